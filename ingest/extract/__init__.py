@@ -1,0 +1,1 @@
+"""One extractor per module. Each is ``run(state)``; ``CHAIN`` is their order."""

@@ -1,0 +1,203 @@
+"""Measurements with expected ranges, and what a reading out of range implies.
+
+Reads sentences such as "Measure PP to Ground: expect 100-200Ω", "If CP voltage
+is 0V, <cause>", "An open circuit means <cause>", "torque ... to 2.8 Nm",
+"should retract ... in 5-8 seconds", "if your phone shows 1 bar or less, <cause>".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ingest.link import resolve_cause
+from ingest.state import IngestState, Sentence
+from kb.schema import Implication, Measurement, slug
+from kb.units import POINT_PATTERN, UNIT_PATTERN, canonical_points, canonical_unit
+
+_NUM = r"\d+(?:\.\d+)?"
+_VALUE = re.compile(
+    rf"(?<![\w.])(?P<a>{_NUM})(?:\s*(?:-|–|to)\s*(?P<b>{_NUM}))?\s*(?P<plus>\+)?\s*"
+    rf"(?P<unit>{UNIT_PATTERN})(?![a-zA-Z0-9])",
+    re.I,
+)
+_CUE = re.compile(
+    r"\b(measure\w*|expect\w*|should|torque\w*|target|wait|within|more than|at least|"
+    r"less than|verify|up to|retract\w*|shows?)\b",
+    re.I,
+)
+_POINT = re.compile(rf"\b{POINT_PATTERN}\b(?!-ERR)(?:\s+pins?)?", re.I)
+_THESE = re.compile(r"\b(?:these|those|the) two pins\b", re.I)
+_IF = re.compile(r"^if\b(?P<cond>[^,]+),\s*(?P<then>.+)$", re.I)
+_MEANS = re.compile(r"^(?:an?\s+)?(?P<cond>open circuit|short circuit|open|short|0\s*V)\s+"
+                    r"(?:means|indicates|suggests)\s+(?P<then>.+)$", re.I)
+_CONDITIONS = [
+    (re.compile(r"standby|not plugged in", re.I), "standby"),
+    (re.compile(r"at rest|not pressed|released", re.I), "release button at rest"),
+    (re.compile(r"\bpressed\b", re.I), "release button pressed"),
+    (re.compile(r"retract", re.I), "retraction from full extension"),
+]
+_KEEP_QUANTITIES = {"voltage", "resistance", "torque", "duration", "signal"}
+
+
+@dataclass
+class _Builder:
+    quantity: str
+    points: tuple[str, ...]
+    unit: str
+    condition: str
+    text: str
+    line_start: int
+    line_end: int
+    low: float | None = None
+    high: float | None = None
+    implications: list[Implication] = field(default_factory=list)
+
+
+def _condition(text: str, quantity: str) -> str:
+    for pat, name in _CONDITIONS:
+        if pat.search(text):
+            if name.startswith("retraction") and quantity != "duration":
+                continue
+            return name
+    if quantity in ("duration", "torque", "signal"):
+        words = re.sub(r"[*`]", "", text).split()
+        return " ".join(words[:8]).rstrip(",.:;")
+    return ""
+
+
+def _value(m: re.Match[str]) -> tuple[str, str, float, float | None, bool] | None:
+    unit = canonical_unit(m.group("unit"))
+    if unit is None:
+        return None
+    canon, quantity, factor = unit
+    a = float(m.group("a")) * factor
+    b = float(m.group("b")) * factor if m.group("b") else None
+    return canon, quantity, a, b, bool(m.group("plus"))
+
+
+def _implications(state: IngestState, s: Sentence, cond: str, then: str) -> list[Implication]:
+    then = re.split(r"\s+[\u2014\u2013]\s+", then)[0]
+    cl = cond.lower()
+    when = "low"
+    value: float | None = None
+    vm = _VALUE.search(cond)
+    if re.search(r"\bopen\b", cl):
+        when = "open"
+    elif re.search(r"\bshort\b", cl):
+        when = "zero"
+        value = 0.0
+    elif vm:
+        parsed = _value(vm)
+        value = parsed[2] if parsed else None
+        if value == 0:
+            when = "zero"
+        elif re.search(r"or less|less than|below|under", cl):
+            when = "low"
+        elif re.search(r"or more|more than|above|over", cl):
+            when = "high"
+        else:
+            when = "equals"
+    else:
+        return []
+    src = state.source(s.line_start, s.line_end)
+    out: list[Implication] = []
+    # "the cable's CP conductor is broken or the charger's CP generation circuit has
+    # failed" names two causes: one implication each
+    for part in re.split(r",?\s+or\s+(?=the\b)", then):
+        part = re.sub(r"^(?:the site|it|this)\s+may\s+have\s+", "", part, flags=re.I)
+        part = re.split(r"\.\s", part)[0]
+        cause = resolve_cause(state, part, src)
+        out.append(Implication(when, part.rstrip("."), cause.id if cause else "", value))
+    return out
+
+
+def run(state: IngestState) -> None:
+    builders: dict[tuple[str, str, str, tuple[str, ...], str], _Builder] = {}
+    last_points: dict[str, tuple[str, ...]] = {}
+    for s in state.sentences:
+        scope = s.section
+        pts_here = canonical_points([m.group(0).split()[0] if m.group(0).lower().endswith(("pin", "pins")) else m.group(0) for m in _POINT.finditer(s.text)])
+        if len(pts_here) >= 2:
+            last_points[scope] = pts_here
+        # implications: "If CP voltage is 0V, ..." / "An open circuit means ..."
+        im = _IF.match(s.text) or _MEANS.match(s.text)
+        if im and (_VALUE.search(im.group("cond")) or re.search(r"open|short", im.group("cond"), re.I)):
+            imps = _implications(state, s, im.group("cond"), im.group("then"))
+            vm = _VALUE.search(im.group("cond"))
+            parsed = _value(vm) if vm else None
+            quantity = parsed[1] if parsed else "resistance"
+            target = None
+            for key in reversed(list(builders)):
+                b = builders[key]
+                if key[0] == scope and b.quantity == quantity and (
+                    not pts_here or b.points == pts_here or not b.points
+                    or set(pts_here) <= set(b.points)):
+                    target = b
+                    break
+            if imps and target is not None:
+                target.implications.extend(imps)
+                target.line_end = max(target.line_end, s.line_end)
+                continue
+            if imps and parsed is not None:
+                b = _Builder(parsed[1], pts_here, parsed[0], _condition(s.text, parsed[1]),
+                             s.text, s.line_start, s.line_end)
+                b.implications.extend(imps)
+                builders[(scope, parsed[1], b.condition, pts_here, s.text)] = b
+                continue
+        if not _CUE.search(s.text):
+            continue
+        clauses = re.split(r",\s*but\s+|;\s*", s.text)
+        for clause in clauses:
+            for vm in _VALUE.finditer(clause):
+                parsed = _value(vm)
+                if parsed is None:
+                    continue
+                unit, quantity, a, b_, plus = parsed
+                if quantity not in _KEEP_QUANTITIES:
+                    continue
+                points = pts_here if quantity in ("voltage", "resistance") else ()
+                if quantity in ("voltage", "resistance") and not points:
+                    points = last_points.get(scope, ()) if _THESE.search(s.text) else ()
+                    if not points:
+                        continue
+                condition = _condition(clause, quantity)
+                key = (scope, quantity, condition, points, "")
+                if quantity in ("duration", "torque", "signal"):
+                    key = (scope, quantity, condition, points, clause)
+                bld = builders.get(key)
+                if bld is None and not condition:
+                    # "expect 11.5-12.5V DC" refines "approximately 12V DC ... in standby"
+                    bld = next((b for k, b in builders.items() if k[:2] == key[:2]
+                                and k[3] == points), None)
+                if bld is None:
+                    bld = _Builder(quantity, points, unit, condition, s.text, s.line_start,
+                                   s.line_end)
+                    builders[key] = bld
+                else:
+                    bld.line_end = max(bld.line_end, s.line_end)
+                    if bld.text != s.text:
+                        bld.text = f"{bld.text} {s.text}"
+                low, high = (a, b_) if b_ is not None else (a, None if plus else a)
+                if re.search(r"at least", clause, re.I):
+                    high = None
+                if bld.low is None or b_ is not None or bld.low == bld.high:
+                    bld.low, bld.high = low, high
+    for n, ((_scope, quantity, condition, points, _), b) in enumerate(builders.items()):
+        name = "-".join([quantity, *points, condition]) if points else f"{quantity}-{condition}"
+        state.add(
+            "measurements",
+            Measurement(
+                id=f"{state.manual_id}/measure/{slug(name, 40)}-{n}",
+                manual=state.manual_id,
+                quantity=quantity,
+                points=points,
+                unit=b.unit,
+                low=b.low,
+                high=b.high,
+                condition=condition,
+                text=b.text,
+                implications=tuple(b.implications),
+                source=state.source(b.line_start, b.line_end),
+            ),
+        )

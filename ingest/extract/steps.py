@@ -1,0 +1,141 @@
+"""Procedure steps: every ``**Step N.M: Title**`` line followed by its numbered
+sub-steps (nested bullets kept with their sub-step), and headed sections such as
+"Verification & Testing" that are one numbered list."""
+
+from __future__ import annotations
+
+import re
+
+from ingest.state import IngestState
+from ingest.tree import Item
+from kb.schema import Step
+from kb.text import containment, terms
+
+_STEP = re.compile(r"^\*\*\s*Step\s+(?P<num>\d+(?:\.\d+)*[a-z]?)\s*[:.\u2014\u2013-]\s*(?P<title>.+?)\s*\*\*$", re.I)
+_PROC_SECTION = re.compile(r"procedure|step-by-step", re.I)
+_LIST_SECTION = re.compile(r"verification|testing|commissioning|checklist", re.I)
+_HEAD_NUM = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+(.+)$")
+_LOCK = re.compile(r"^(?:lock out|apply (?:LOTO|lockout)|LOTO\b)", re.I)
+_REMOTE = re.compile(r"\bportal\b|remote(?:ly)?\b|\bphone\b", re.I)
+_INSIDE = re.compile(r"\bcabinet\b|\binside\b|\bdrum\b|terminal|\bmodem\b|\bSIM\b|\bantenna\b", re.I)
+
+
+def substep_text(item: Item) -> str:
+    text = item.text
+    for child in item.children:
+        text += "\n- " + substep_text(child).replace("\n", "\n  ")
+    return text
+
+
+def _new_step(state: IngestState, num: str, title: str, items: list[Item], start: int,
+              end: int) -> Step:
+    return Step(
+        id=f"{state.manual_id}/step/{num}",
+        manual=state.manual_id,
+        number=num,
+        title=title,
+        substeps=tuple(substep_text(it) for it in items),
+        requires=(),
+        tools=(),
+        parts=(),
+        requires_lockout=False,
+        minutes=0.0,
+        source=state.source(start, end),
+    )
+
+
+def _name_terms(state: IngestState, name: str) -> frozenset[str]:
+    name = re.sub(r"\(.*?\)|#?\d+\S*", " ", name)
+    return terms(name, state.lexicon) - {"replac", "new", "spare", "kit"}
+
+
+def _link_tools(state: IngestState, steps: list[Step]) -> list[Step]:
+    """Tools and parts a step uses: the distinctive words of the tool's name (those
+    in at most half of the manual's steps) appear in the step; a part whose
+    Purpose names the step's work ("Spring replacement only") goes with that step."""
+    texts = [terms(s.title + " " + " ".join(s.substeps), state.lexicon) for s in steps]
+    common = {t for t in set().union(*texts) if sum(t in x for x in texts) > len(texts) / 2}
+    out = []
+    for s, here in zip(steps, texts, strict=True):
+        title = terms(s.title, state.lexicon)
+        tools = tuple(t.id for t in state.get("tools")
+                      if (want := _name_terms(state, t.name) - common)
+                      and containment(want, here) >= 0.5)
+        parts = []
+        for p in state.get("parts"):
+            purpose = terms(p.purpose, state.lexicon) - {"onli", "full"}
+            if purpose and containment(purpose, title | {"replac"}) >= 0.6:
+                parts.append(p.id)
+            elif (want := _name_terms(state, p.name) - common) and containment(want, title) >= 0.6:
+                parts.append(p.id)
+        out.append(_replace(s, tools=tools, parts=tuple(parts)))
+    return out
+    return Step(
+        id=f"{state.manual_id}/step/{num}",
+        manual=state.manual_id,
+        number=num,
+        title=title,
+        substeps=subs,
+        requires=(),
+        tools=tools,
+        parts=parts,
+        requires_lockout=bool(_CABINET.search(title + " " + body)),
+        minutes=0.0,
+        source=state.source(start, end),
+    )
+
+
+def run(state: IngestState) -> None:
+    steps: list[Step] = []
+    for sec in state.doc.sections:
+        blocks = sec.blocks
+        found = 0
+        for i, block in enumerate(blocks):
+            if block.kind != "paragraph" or len(block.lines) != 1:
+                continue
+            m = _STEP.match(block.lines[0].raw)
+            if not m:
+                continue
+            nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+            if nxt is None or nxt.kind != "list" or not nxt.items:
+                state.fail(block.line_start,
+                           f"expected a numbered list of sub-steps after 'Step {m.group('num')}'")
+            found += 1
+            steps.append(_new_step(state, m.group("num"), m.group("title").strip(),
+                                   nxt.items, block.line_start, nxt.line_end))
+        if _PROC_SECTION.search(sec.title) and sec.level >= 2 and not found:
+            lists = [b for b in blocks if b.kind == "list"]
+            if not lists:
+                state.fail(sec.line, "expected **Step N.M: Title** lines with numbered sub-steps "
+                                     f"in section {sec.title!r}")
+        if _LIST_SECTION.search(sec.title) and not found:
+            lists = [b for b in blocks if b.kind == "list" and b.items and b.items[0].ordered]
+            if not lists:
+                state.fail(sec.line, f"expected a numbered list of steps in section {sec.title!r}")
+            hm = _HEAD_NUM.match(sec.title)
+            num, title = (hm.group(1), hm.group(2)) if hm else (str(len(steps) + 1), sec.title)
+            steps.append(_new_step(state, num, title, lists[0].items, sec.line, lists[0].line_end))
+    steps = _link_tools(state, steps)
+    # lockout: the step whose first sub-step applies LOTO opens the cabinet; the
+    # steps after it work inside (unless done from the portal) and require it;
+    # verification removes LOTO, so it comes after it too.
+    lock = next((i for i, s in enumerate(steps) if s.substeps and _LOCK.match(s.substeps[0])),
+                None)
+    for i, s in enumerate(steps):
+        if lock is not None and i == lock:
+            s = _replace(s, requires_lockout=True)
+        elif lock is not None and i > lock and _LIST_SECTION.search(s.title):
+            s = _replace(s, requires=(steps[lock].id,))
+        elif lock is not None and i > lock:
+            text = s.title + " " + " ".join(s.substeps)
+            inside = bool(_INSIDE.search(text)) and not (_REMOTE.search(text)
+                                                         and "cabinet" not in text.lower())
+            if inside:
+                s = _replace(s, requires=(steps[lock].id,), requires_lockout=True)
+        state.add("steps", s)
+
+
+def _replace(step: Step, **kw: object) -> Step:
+    from dataclasses import replace
+
+    return replace(step, **kw)  # type: ignore[arg-type]

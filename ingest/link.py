@@ -1,0 +1,57 @@
+"""Resolve a cause phrase found in prose to a cause already extracted from the
+same manual, or create a new cause for it."""
+
+from __future__ import annotations
+
+import re
+
+from ingest.state import IngestState
+from kb.schema import Cause, Source
+from kb.text import _FAULT_STEMS, containment, terms
+
+_LEAD = re.compile(r"^(?:the|a|an|this|that|it|is|likely|probably)\s+", re.I)
+_TRAIL = re.compile(r"[\s.;:,!]+$")
+
+
+def tidy(phrase: str) -> str:
+    p = phrase.strip()
+    while True:
+        q = _LEAD.sub("", p)
+        if q == p:
+            break
+        p = q
+    p = _TRAIL.sub("", p)
+    return p[:1].upper() + p[1:] if p else p
+
+
+def find_cause(
+    state: IngestState, phrase: str, threshold: float = 0.5, *, evidence: bool = False
+) -> Cause | None:
+    """The cause of this manual whose title (or, with ``evidence``, whose symptom
+    texts) best covers ``phrase``, or None below ``threshold``."""
+    want = terms(phrase, state.lexicon)
+    best: tuple[float, Cause] | None = None
+    texts: list[tuple[str, Cause]] = [(c.title, c) for c in state.get("causes")]
+    if evidence:
+        by_id = {c.id: c for c in state.get("causes")}
+        texts += [(e.text, by_id[e.cause]) for e in state.get("evidence") if e.cause in by_id]
+    for text, cause in texts:
+        have = terms(text, state.lexicon)
+        if not (want & have) - _FAULT_STEMS:
+            continue  # sharing only "broken"/"failed" says nothing about the component
+        score = max(containment(want, have), containment(have, want))
+        if score >= threshold and (best is None or score > best[0]):
+            best = (score, cause)
+    return best[1] if best else None
+
+
+def resolve_cause(
+    state: IngestState, phrase: str, source: Source, *, remedy: str = ""
+) -> Cause | None:
+    title = tidy(phrase)
+    if len(terms(title, state.lexicon)) < 1:
+        return None
+    found = find_cause(state, title)
+    if found is not None:
+        return found
+    return state.new_cause(title, source, remedy=remedy, prior_basis="stated in prose")

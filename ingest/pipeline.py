@@ -1,0 +1,137 @@
+"""Compile manuals plus curated YAML into one knowledge base.
+
+``compile_paths`` runs the rule chain (``CHAIN``) over each manual's document
+tree, then applies curated knowledge (kb/curated/*.yaml) whose citations are
+resolved against the manuals being compiled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ingest import curated, sentences, tree
+from ingest.extract import (
+    cause_table,
+    conditions,
+    faq,
+    measurements,
+    metadata,
+    safety,
+    statements,
+    steps,
+    symptom_table,
+    tools_table,
+    triggers,
+)
+from ingest.state import IngestState
+from kb.errors import KBError, ManualError
+from kb.schema import RECORD_TYPES, KnowledgeBase
+from kb.text import Lexicon
+
+Rule = Callable[[IngestState], None]
+
+# order matters: tables define causes before prose links to them
+CHAIN: tuple[tuple[str, Rule], ...] = (
+    ("metadata", metadata.run),
+    ("sentences", sentences.collect),
+    ("triggers", triggers.run),
+    ("symptom_table", symptom_table.run),
+    ("cause_table", cause_table.run),
+    ("tools_table", tools_table.run),
+    ("safety", safety.run),
+    ("steps", steps.run),
+    ("measurements", measurements.run),
+    ("statements", statements.run),
+    ("faq", faq.run),
+    ("conditions", conditions.run),
+)
+
+MANUAL_SUFFIXES = (".md", ".markdown")
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def find_manuals(paths: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() in MANUAL_SUFFIXES))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise ManualError(str(p), 1, "expected an existing file or directory")
+    return out
+
+
+def read_text(path: Path) -> str:
+    shown = display_path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ManualError(shown, 1, f"expected a readable file ({e.strerror})") from None
+    try:
+        return data.decode("utf-8").replace("\r\n", "\n")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ManualError(shown, line, f"expected UTF-8 text (invalid byte 0x{data[e.start]:02x})"
+                          ) from None
+
+
+def ingest_text(path: str, text: str, manual_id: str, lexicon: Lexicon,
+                priors: dict[str, float]) -> IngestState:
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ManualError(path, line, "expected text, found a NUL byte (binary file?)")
+    doc = tree.parse(path, text)
+    state = IngestState(doc, manual_id, lexicon, priors)
+    for _name, rule in CHAIN:
+        rule(state)
+    return state
+
+
+def compile_paths(
+    paths: Iterable[Path],
+    *,
+    progress: Callable[[str], None] | None = None,
+    curated_dir: Path | None = None,
+) -> KnowledgeBase:
+    cur = curated.load(curated_dir)
+    buckets: dict[str, list[object]] = {name: [] for name in RECORD_TYPES}
+    seen: dict[str, str] = {}
+    texts: dict[str, tuple[str, str]] = {}
+    for path in find_manuals(paths):
+        shown = display_path(path)
+        manual_id = path.stem
+        if manual_id in seen:
+            raise ManualError(shown, 1, f"expected a unique file name; {manual_id!r} is also "
+                                        f"{seen[manual_id]}")
+        seen[manual_id] = shown
+        text = read_text(path)
+        state = ingest_text(shown, text, manual_id, cur.lexicon, cur.priors)
+        texts[manual_id] = (shown, text)
+        for name in RECORD_TYPES:
+            buckets[name].extend(state.records.get(name, []))
+        if progress:
+            counts = ", ".join(f"{len(state.records.get(k, []))} {k}" for k in
+                               ("causes", "steps", "measurements") if state.records.get(k))
+            progress(f"ingested {shown}" + (f": {counts}" if counts else ""))
+    kb = KnowledgeBase(**{k: tuple(v) for k, v in buckets.items()})  # type: ignore[arg-type]
+    kb = curated.apply(kb, cur, texts)
+    return kb
+
+
+def check_unique_ids(kb: KnowledgeBase) -> None:
+    for name in RECORD_TYPES:
+        ids: set[str] = set()
+        for r in getattr(kb, name):
+            if r.id in ids:
+                raise KBError(f"{r.source.path}:{r.source.line_start}: duplicate {name} id {r.id}")
+            ids.add(r.id)
+
+
+__all__ = ["CHAIN", "compile_paths", "display_path", "ingest_text"]

@@ -1,0 +1,277 @@
+"""markdown-it-py tokens -> a document tree of sections and blocks with line numbers.
+
+Line numbers are 1-based and inclusive, taken from ``Token.map`` (0-based,
+end-exclusive) and offset by the front-matter lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+
+@dataclass
+class Line:
+    """One physical line of inline text: plain text plus its raw markdown."""
+
+    number: int
+    text: str
+    raw: str
+
+
+@dataclass
+class Item:
+    line_start: int
+    line_end: int
+    lines: list[Line]
+    ordered: bool
+    children: list[Item] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(ln.text for ln in self.lines).strip()
+
+    @property
+    def raw(self) -> str:
+        return " ".join(ln.raw for ln in self.lines).strip()
+
+
+@dataclass
+class Row:
+    line: int
+    cells: list[str]
+    raw_cells: int  # number of cells actually written on the source line
+
+
+@dataclass
+class Block:
+    kind: str  # paragraph, table, list, code, quote, hr, html
+    line_start: int
+    line_end: int
+    lines: list[Line] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+    children: list[Block] = field(default_factory=list)
+    content: str = ""
+
+    @property
+    def text(self) -> str:
+        return " ".join(ln.text for ln in self.lines).strip()
+
+
+@dataclass
+class Section:
+    title: str
+    level: int
+    line: int
+    blocks: list[Block] = field(default_factory=list)
+    raw_title: str = ""
+
+    def all_blocks(self) -> list[Block]:
+        """Blocks including those nested in block quotes, in document order."""
+        out: list[Block] = []
+
+        def walk(bs: list[Block]) -> None:
+            for b in bs:
+                out.append(b)
+                walk(b.children)
+
+        walk(self.blocks)
+        return out
+
+
+@dataclass
+class Document:
+    path: str
+    text: str
+    front_matter: str
+    front_matter_line: int
+    sections: list[Section]
+    source_lines: list[str]
+
+
+_MD = MarkdownIt("commonmark").enable("table").use(front_matter_plugin)
+
+
+def _inline_lines(tok: Token, first_line: int) -> list[Line]:
+    """Split an inline token into physical lines (plain text + raw markdown)."""
+    lines: list[Line] = []
+    raw_lines = tok.content.split("\n")
+    buf: list[str] = []
+    n = first_line
+    for child in tok.children or []:
+        if child.type in ("softbreak", "hardbreak"):
+            lines.append(Line(n, "".join(buf).strip(), ""))
+            buf = []
+            n += 1
+        elif child.type in ("text", "code_inline", "html_inline"):
+            buf.append(child.content)
+        elif child.type == "image":
+            buf.append(child.content)
+    lines.append(Line(n, "".join(buf).strip(), ""))
+    for i, ln in enumerate(lines):
+        ln.raw = raw_lines[i].strip() if i < len(raw_lines) else ""
+    return lines
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token], offset: int) -> None:
+        self.toks = tokens
+        self.i = 0
+        self.offset = offset
+
+    def lines_of(self, tok: Token) -> tuple[int, int]:
+        if tok.map is None:
+            return (0, 0)
+        return (tok.map[0] + 1 + self.offset, tok.map[1] + self.offset)
+
+    def blocks(self, stop: str | None = None) -> list[Block]:
+        out: list[Block] = []
+        while self.i < len(self.toks):
+            tok = self.toks[self.i]
+            if stop is not None and tok.type == stop:
+                self.i += 1
+                return out
+            if tok.type == "heading_open" and stop is None:
+                return out
+            block = self.block()
+            if block is not None:
+                out.append(block)
+        return out
+
+    def block(self) -> Block | None:
+        tok = self.toks[self.i]
+        start, end = self.lines_of(tok)
+        t = tok.type
+        if t == "paragraph_open":
+            inline = self.toks[self.i + 1]
+            self.i += 3
+            return Block("paragraph", start, end, lines=_inline_lines(inline, start))
+        if t in ("bullet_list_open", "ordered_list_open"):
+            items = self.list_items(t.replace("_open", "_close"), t == "ordered_list_open")
+            return Block("list", start, end, items=items)
+        if t == "table_open":
+            return self.table(start, end)
+        if t == "blockquote_open":
+            self.i += 1
+            children = self.blocks(stop="blockquote_close")
+            return Block("quote", start, end, children=children)
+        if t in ("fence", "code_block"):
+            self.i += 1
+            return Block("code", start, end, content=tok.content)
+        if t == "hr":
+            self.i += 1
+            return Block("hr", start, end)
+        if t == "html_block":
+            self.i += 1
+            return Block("html", start, end, content=tok.content)
+        self.i += 1
+        return None
+
+    def list_items(self, close: str, ordered: bool) -> list[Item]:
+        self.i += 1
+        items: list[Item] = []
+        while self.i < len(self.toks) and self.toks[self.i].type != close:
+            tok = self.toks[self.i]
+            if tok.type != "list_item_open":
+                self.i += 1
+                continue
+            start, end = self.lines_of(tok)
+            self.i += 1
+            item = Item(start, end, [], ordered)
+            while self.toks[self.i].type != "list_item_close":
+                sub = self.toks[self.i]
+                if sub.type == "paragraph_open":
+                    inline = self.toks[self.i + 1]
+                    pstart, _ = self.lines_of(sub)
+                    item.lines.extend(_inline_lines(inline, pstart))
+                    self.i += 3
+                elif sub.type in ("bullet_list_open", "ordered_list_open"):
+                    item.children.extend(
+                        self.list_items(
+                            sub.type.replace("_open", "_close"), sub.type == "ordered_list_open"
+                        )
+                    )
+                else:
+                    self.block()
+            self.i += 1
+            items.append(item)
+        self.i += 1
+        return items
+
+    def table(self, start: int, end: int) -> Block:
+        header: list[str] = []
+        rows: list[Row] = []
+        current: list[str] | None = None
+        row_line = 0
+        in_head = False
+        while self.toks[self.i].type != "table_close":
+            tok = self.toks[self.i]
+            if tok.type == "thead_open":
+                in_head = True
+            elif tok.type == "thead_close":
+                in_head = False
+            elif tok.type == "tr_open":
+                current = []
+                row_line = self.lines_of(tok)[0]
+            elif tok.type == "inline" and current is not None:
+                current.append(" ".join(ln.text for ln in _inline_lines(tok, row_line)).strip())
+            elif tok.type == "tr_close" and current is not None:
+                if in_head:
+                    header = current
+                else:
+                    rows.append(Row(row_line, current, 0))
+                current = None
+            self.i += 1
+        self.i += 1
+        return Block("table", start, end, header=header, rows=rows)
+
+
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+
+
+def count_cells(raw_line: str) -> int:
+    s = raw_line.strip()
+    if s.startswith("|"):
+        s = s[1:]
+    if s.endswith("|") and not s.endswith("\\|"):
+        s = s[:-1]
+    return len(_CELL_SPLIT.split(s))
+
+
+def parse(path: str, text: str) -> Document:
+    tokens = _MD.parse(text)
+    front = ""
+    fm_line = 0
+    if tokens and tokens[0].type == "front_matter":
+        front = tokens[0].content
+        fm_line = 1
+    parser = _Parser(tokens, 0)
+    sections: list[Section] = []
+    source_lines = text.split("\n")
+    # blocks before the first heading go into a level-0 section
+    root = Section("", 0, 1, parser.blocks())
+    sections.append(root)
+    while parser.i < len(tokens):
+        tok = tokens[parser.i]
+        if tok.type == "heading_open":
+            inline = tokens[parser.i + 1]
+            start, _ = parser.lines_of(tok)
+            title = " ".join(ln.text for ln in _inline_lines(inline, start)).strip()
+            parser.i += 3
+            sec = Section(title, int(tok.tag[1:]), start, raw_title=inline.content)
+            sec.blocks = parser.blocks()
+            sections.append(sec)
+        else:
+            parser.i += 1
+    for sec in sections:
+        for block in sec.all_blocks():
+            if block.kind == "table":
+                for row in block.rows:
+                    row.raw_cells = count_cells(source_lines[row.line - 1])
+    return Document(path, text, front, fm_line, sections, source_lines)

@@ -1,0 +1,336 @@
+"""Record types of the knowledge base.
+
+Every record is a frozen dataclass carrying ``source``: the manual file and the
+1-based inclusive line range its text came from (markdown-it ``Token.map``).
+``to_json``/``from_json`` give the export shape of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from kb.errors import KBError
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    line_start: int
+    line_end: int
+
+    def cite(self) -> str:
+        return f"{self.path}:{self.line_start}"
+
+
+@dataclass(frozen=True)
+class Manual:
+    id: str
+    title: str
+    equipment: str
+    document_type: str
+    component_category: str
+    target_part: str
+    error_codes: tuple[str, ...]
+    revision: str
+    date: str
+    front_matter: tuple[tuple[str, str], ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    id: str
+    code: str
+    equipment: str
+    manual: str
+    conditions: tuple[str, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class Symptom:
+    id: str
+    manual: str
+    text: str
+    terms: tuple[str, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class Cause:
+    id: str
+    manual: str
+    title: str
+    component: str
+    equipment: str
+    error_codes: tuple[str, ...]
+    prior: float
+    prior_basis: str
+    notes: str
+    remedy: str
+    source: Source
+
+
+Polarity = Literal["for", "against"]
+EvidenceKind = Literal["symptom", "condition", "note", "statement", "context", "measurement"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An observable thing that speaks for (or against) a cause.
+
+    ``text`` is what the technician would observe; ``strength`` is a
+    likelihood ratio (> 1 for, < 1 against).
+    """
+
+    id: str
+    manual: str
+    kind: EvidenceKind
+    text: str
+    cause: str
+    strength: float
+    polarity: Polarity
+    source: Source
+
+
+@dataclass(frozen=True)
+class Implication:
+    """What a reading outside (or inside) the expected range implies."""
+
+    when: Literal["low", "high", "open", "zero", "in_range", "equals"]
+    text: str
+    cause: str  # cause id ('' when the manual names no cause)
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class Measurement:
+    id: str
+    manual: str
+    quantity: str  # voltage, resistance, torque, duration, signal, ...
+    points: tuple[str, ...]  # canonical test points, e.g. ("CP", "PE")
+    unit: str  # canonical unit: V, ohm, Nm, s, bar
+    low: float | None
+    high: float | None
+    condition: str  # e.g. "standby", "release button pressed"
+    text: str
+    implications: tuple[Implication, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    manual: str
+    number: str
+    title: str
+    substeps: tuple[str, ...]
+    requires: tuple[str, ...]
+    tools: tuple[str, ...]
+    parts: tuple[str, ...]
+    requires_lockout: bool
+    minutes: float
+    source: Source
+
+
+@dataclass(frozen=True)
+class Tool:
+    id: str
+    manual: str
+    name: str
+    specification: str
+    purpose: str
+    source: Source
+
+
+@dataclass(frozen=True)
+class Part:
+    id: str
+    manual: str
+    name: str
+    specification: str
+    purpose: str
+    variants: tuple[str, ...]
+    variant_basis: str
+    source: Source
+
+
+@dataclass(frozen=True)
+class SafetyRule:
+    id: str
+    manual: str
+    work: str
+    lockout: bool | None  # True: LOTO required, False: explicitly not required, None: PPE etc.
+    ppe: tuple[str, ...]
+    voltages: tuple[str, ...]
+    text: str
+    source: Source
+
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    """Curated synonyms: every phrase in ``phrases`` means ``canonical``."""
+
+    canonical: str
+    phrases: tuple[str, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class ContextRule:
+    """Curated rule: a site event or context phrase is evidence for a cause."""
+
+    id: str
+    phrases: tuple[str, ...]
+    cause: str
+    strength: float
+    explanation: str
+    source: Source  # the manual line the rule rests on
+    defined_at: Source  # where in kb/curated the rule is written
+
+
+@dataclass(frozen=True)
+class StepCost:
+    step: str
+    minutes: float
+    assumption: str
+    defined_at: Source
+
+
+RECORD_TYPES: dict[str, type[Any]] = {
+    "manuals": Manual,
+    "error_codes": ErrorCode,
+    "symptoms": Symptom,
+    "causes": Cause,
+    "evidence": Evidence,
+    "measurements": Measurement,
+    "steps": Step,
+    "tools": Tool,
+    "parts": Part,
+    "safety": SafetyRule,
+}
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    manuals: tuple[Manual, ...] = ()
+    error_codes: tuple[ErrorCode, ...] = ()
+    symptoms: tuple[Symptom, ...] = ()
+    causes: tuple[Cause, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
+    steps: tuple[Step, ...] = ()
+    tools: tuple[Tool, ...] = ()
+    parts: tuple[Part, ...] = ()
+    safety: tuple[SafetyRule, ...] = ()
+    lexicon: tuple[LexiconEntry, ...] = ()
+    context_rules: tuple[ContextRule, ...] = ()
+    step_costs: tuple[StepCost, ...] = ()
+    _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def cause(self, cause_id: str) -> Cause:
+        idx = self._index.get("causes")
+        if idx is None:
+            idx = {c.id: c for c in self.causes}
+            self._index["causes"] = idx
+        try:
+            return typing.cast(Cause, idx[cause_id])
+        except KeyError:
+            raise KBError(f"unknown cause id {cause_id!r}") from None
+
+    def manual(self, manual_id: str) -> Manual:
+        for m in self.manuals:
+            if m.id == manual_id:
+                return m
+        raise KBError(f"unknown manual id {manual_id!r}")
+
+    def summary(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in RECORD_TYPES}
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _to_plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def record_to_json(record: Any) -> dict[str, Any]:
+    out = _to_plain(record)
+    assert isinstance(out, dict)
+    if isinstance(record, Manual):
+        out["front_matter"] = dict(record.front_matter)
+    return out
+
+
+def kb_to_json(kb: KnowledgeBase, *, curated: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        name: [record_to_json(r) for r in getattr(kb, name)] for name in RECORD_TYPES
+    }
+    if curated:
+        out["curated"] = {
+            "lexicon": [_to_plain(e) for e in kb.lexicon],
+            "context_rules": [_to_plain(e) for e in kb.context_rules],
+            "step_costs": [_to_plain(e) for e in kb.step_costs],
+        }
+    return out
+
+
+
+
+def _from_plain(tp: Any, value: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        hints = typing.get_type_hints(tp)
+        kwargs = {
+            f.name: _from_plain(hints[f.name], value[f.name])
+            for f in dataclasses.fields(tp)
+            if f.init and f.name in value
+        }
+        return tp(**kwargs)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_from_plain(args[0], v) for v in value)
+        return tuple(_from_plain(a, v) for a, v in zip(args, value, strict=True))
+    if origin in (types.UnionType, typing.Union):
+        return value
+    return value
+
+
+def kb_from_json(data: dict[str, Any]) -> KnowledgeBase:
+    kwargs: dict[str, Any] = {}
+    for name, tp in RECORD_TYPES.items():
+        rows = []
+        for row in data.get(name, []):
+            row = dict(row)
+            if tp is Manual:
+                row["front_matter"] = [list(kv) for kv in row.get("front_matter", {}).items()]
+            rows.append(_from_plain(tp, row))
+        kwargs[name] = tuple(rows)
+    cur = data.get("curated", {})
+    kwargs["lexicon"] = tuple(_from_plain(LexiconEntry, r) for r in cur.get("lexicon", []))
+    kwargs["context_rules"] = tuple(
+        _from_plain(ContextRule, r) for r in cur.get("context_rules", [])
+    )
+    kwargs["step_costs"] = tuple(_from_plain(StepCost, r) for r in cur.get("step_costs", []))
+    return KnowledgeBase(**kwargs)
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str, max_len: int = 48) -> str:
+    s = _SLUG.sub("-", text.lower()).strip("-")
+    if len(s) > max_len:
+        s = s[:max_len].rsplit("-", 1)[0]
+    return s or "x"
