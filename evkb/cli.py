@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from kb.errors import KBError
 
@@ -20,8 +21,13 @@ technician observes."""
 def _kb_arg(p: argparse.ArgumentParser) -> None:
     from kb.store import default_path
 
-    p.add_argument("--kb", type=Path, default=None, metavar="PATH",
-                   help=f"compiled knowledge-base file (default: $EVKB_KB or {default_path()})")
+    p.add_argument(
+        "--kb",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"compiled knowledge-base file (default: $EVKB_KB or {default_path()})",
+    )
 
 
 def _kb_path(args: argparse.Namespace) -> Path:
@@ -34,8 +40,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from evkb import api
 
     paths = args.paths or [Path("manuals")]
-    kb = api.build(paths, _kb_path(args),
-                   progress=None if args.quiet else lambda m: print(m, file=sys.stderr))
+    kb = api.build(
+        paths, _kb_path(args), progress=None if args.quiet else lambda m: print(m, file=sys.stderr)
+    )
     counts = kb.summary()
     print(f"wrote {_kb_path(args)}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     return 0
@@ -59,37 +66,148 @@ def cmd_kb_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_diagnosis(data: dict[str, Any]) -> None:
+    msg = data.get("message")
+    if msg:
+        print(msg)
+        sugg = data.get("suggestions") or []
+        if sugg:
+            print("Closest known symptoms:")
+            for s in sugg:
+                print(f"  - {s}")
+    causes: list[dict[str, Any]] = data["causes"]
+    if not causes:
+        return
+    print(f"{'#':>2}  {'conf':>5}  cause")
+    for i, c in enumerate(causes, 1):
+        print(f"{i:>2}  {c['confidence']:>5.0%}  {c['title']}")
+        for e in c["evidence"][:4]:
+            sign = "+" if e["polarity"] == "for" else "-"
+            print(
+                f'        {sign} {e["kind"]}: "{e["observation"]}" ~ '
+                f'"{e["matched"]}"  [{e["source"]}]'
+            )
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    import json
+
+    from evkb import api
+
+    kb = api.load(_kb_path(args))
+    if args.jsonl:
+        for n, line in enumerate(sys.stdin, 1):
+            if not line.strip():
+                continue
+            try:
+                req = json.loads(line)
+                if not isinstance(req, dict) or not isinstance(req.get("text", ""), str):
+                    raise ValueError("expected an object with a string 'text'")
+            except ValueError as e:
+                print(json.dumps({"error": f"stdin:{n}: {e}"}), flush=True)
+                continue
+            d = api.diagnose(kb, req.get("text", ""), req.get("error"), req.get("model"))
+            print(json.dumps(api.diagnosis_json(d), ensure_ascii=False), flush=True)
+        return 0
+    text = " ".join(args.text)
+    if not text.strip() and not args.error:
+        print("evkb: error: describe what you observe (TEXT) or give --error CODE", file=sys.stderr)
+        return 2
+    d = api.diagnose(kb, text, args.error, args.model)
+    data = api.diagnosis_json(d)
+    if args.why_not:
+        why = api.diagnoser(kb).why_not(d, args.why_not)
+        print(api.dumps(why) if args.json else api.why_not_text(why))
+        return 0 if "error" not in why else 1
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        _print_diagnosis(data)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="evkb", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="evkb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    ing = sub.add_parser("ingest", help="compile manuals into the knowledge base",
-                         description="Compile Markdown manuals (default: manuals/) plus the "
-                         "curated YAML in kb/curated into one knowledge-base file, written "
-                         "atomically. A broken manual fails with path:line and leaves the "
-                         "previous knowledge base untouched.")
-    ing.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                     help="manual files or directories (default: manuals/)")
+    ing = sub.add_parser(
+        "ingest",
+        help="compile manuals into the knowledge base",
+        description="Compile Markdown manuals (default: manuals/) plus the "
+        "curated YAML in kb/curated into one knowledge-base file, written "
+        "atomically. A broken manual fails with path:line and leaves the "
+        "previous knowledge base untouched.",
+    )
+    ing.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="manual files or directories (default: manuals/)",
+    )
     ing.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     _kb_arg(ing)
     ing.set_defaults(func=cmd_ingest)
 
-    kbp = sub.add_parser("kb", help="inspect the compiled knowledge base",
-                         description="Inspect the compiled knowledge base.")
+    dia = sub.add_parser(
+        "diagnose",
+        help="rank the causes of what you observe",
+        description="Rank the likely causes of an observation (free text, "
+        "error code, meter readings such as 'PP-PE 482 ohm'), each with the "
+        "evidence that matched and the manual line it rests on.",
+    )
+    dia.add_argument("text", nargs="*", metavar="TEXT", help="what you observe, in your words")
+    dia.add_argument(
+        "--error",
+        metavar="CODE",
+        help="error code reported (e.g. CP-ERR-RET, or an OCPP ChargePointErrorCode)",
+    )
+    dia.add_argument("--model", metavar="MODEL", help="equipment model (e.g. CT4000)")
+    dia.add_argument("--json", action="store_true", help="print the result as JSON")
+    dia.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='read JSON lines {"text": ..., "error": ...} on stdin, print one JSON result per line',
+    )
+    dia.add_argument(
+        "--why-not",
+        metavar="CAUSE",
+        help="explain what evidence a cause (id or part of its title) lacked",
+    )
+    _kb_arg(dia)
+    dia.set_defaults(func=cmd_diagnose)
+
+    kbp = sub.add_parser(
+        "kb",
+        help="inspect the compiled knowledge base",
+        description="Inspect the compiled knowledge base.",
+    )
     kbsub = kbp.add_subparsers(dest="kb_command", metavar="COMMAND")
-    exp = kbsub.add_parser("export", help="print the whole knowledge base as JSON",
-                           description="Print the knowledge base as one JSON object with "
-                           "manuals, error_codes, symptoms, causes, evidence, measurements, "
-                           "steps, tools, parts and safety; every record has an id and a "
-                           "source {path, line_start, line_end}.")
+    exp = kbsub.add_parser(
+        "export",
+        help="print the whole knowledge base as JSON",
+        description="Print the knowledge base as one JSON object with "
+        "manuals, error_codes, symptoms, causes, evidence, measurements, "
+        "steps, tools, parts and safety; every record has an id and a "
+        "source {path, line_start, line_end}.",
+    )
     _kb_arg(exp)
     exp.set_defaults(func=cmd_kb_export)
-    summ = kbsub.add_parser("summary", help="list manuals and record counts",
-                            description="List the compiled manuals and record counts.")
+    summ = kbsub.add_parser(
+        "summary",
+        help="list manuals and record counts",
+        description="List the compiled manuals and record counts.",
+    )
     _kb_arg(summ)
     summ.set_defaults(func=cmd_kb_summary)
-    kbp.set_defaults(func=lambda a: (kbp.print_help(), 2)[1])
+
+    def kb_help(_args: argparse.Namespace) -> int:
+        kbp.print_help()
+        return 2
+
+    kbp.set_defaults(func=kb_help)
     return p
 
 

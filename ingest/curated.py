@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kb.curated import CURATED_DIR, Node, load_yaml, records
-from kb.errors import CuratedError
 from kb.schema import (
     Cause,
     ContextRule,
@@ -68,11 +67,16 @@ def load(directory: Path | None = None) -> Curated:
         raise pri_root.fail("expected a prior with wording 'default'")
     know = load_yaml(d / "knowledge.yaml", _show(d / "knowledge.yaml"))
     costs = load_yaml(d / "step_costs.yaml", _show(d / "step_costs.yaml"))
-    cur = Curated(lexicon, entries, priors,
-                  causes=records(know, "causes"), evidence=records(know, "evidence"),
-                  measurements=records(know, "measurements"),
-                  context_rules=records(know, "context_rules"),
-                  step_costs=records(costs, "step_costs"))
+    cur = Curated(
+        lexicon,
+        entries,
+        priors,
+        causes=records(know, "causes"),
+        evidence=records(know, "evidence"),
+        measurements=records(know, "measurements"),
+        context_rules=records(know, "context_rules"),
+        step_costs=records(costs, "step_costs"),
+    )
     per = costs.get("default_minutes_per_substep", (int, float), required=False)
     if per is not None:
         cur.default_minutes_per_substep = float(per)
@@ -143,15 +147,24 @@ def apply(kb: KnowledgeBase, cur: Curated, texts: dict[str, tuple[str, str]]) ->
         m = manuals[manual]
         basis = rec.text("prior", required=False) or "default"
         if basis.lower() not in cur.priors:
-            raise rec.node("prior").fail(f"expected a prior wording from priors.yaml, "
-                                         f"not {basis!r}")
-        causes.append(Cause(
-            id=f"{manual}/cause/{rec.text('id')}", manual=manual, title=rec.text("title"),
-            component=rec.text("component", required=False) or m.component_category,
-            equipment=m.equipment, error_codes=m.error_codes,
-            prior=cur.priors[basis.lower()], prior_basis=basis,
-            notes=rec.text("notes", required=False), remedy=rec.text("remedy", required=False),
-            source=src))
+            raise rec.node("prior").fail(
+                f"expected a prior wording from priors.yaml, not {basis!r}"
+            )
+        causes.append(
+            Cause(
+                id=f"{manual}/cause/{rec.text('id')}",
+                manual=manual,
+                title=rec.text("title"),
+                component=rec.text("component", required=False) or m.component_category,
+                equipment=m.equipment,
+                error_codes=m.error_codes,
+                prior=cur.priors[basis.lower()],
+                prior_basis=basis,
+                notes=rec.text("notes", required=False),
+                remedy=rec.text("remedy", required=False),
+                source=src,
+            )
+        )
     cause_ids = {c.id for c in causes}
 
     def known(rec: Node, key: str = "cause") -> str | None:
@@ -169,12 +182,18 @@ def apply(kb: KnowledgeBase, cur: Curated, texts: dict[str, tuple[str, str]]) ->
             continue
         src = cite(rec, rec.text("manual", required=False) or cid.split("/", 1)[0], texts)
         assert src is not None
-        evidence.append(Evidence(
-            id=f"{cid}/ev/curated-{rec.line}", manual=cid.split("/", 1)[0],
-            kind=rec.text("kind", required=False) or "symptom",  # type: ignore[arg-type]
-            text=rec.text("text"), cause=cid, strength=_strength(rec),
-            polarity=rec.text("polarity", required=False) or "for",  # type: ignore[arg-type]
-            source=src))
+        evidence.append(
+            Evidence(
+                id=f"{cid}/ev/curated-{rec.line}",
+                manual=cid.split("/", 1)[0],
+                kind=rec.text("kind", required=False) or "symptom",  # type: ignore[arg-type]
+                text=rec.text("text"),
+                cause=cid,
+                strength=_strength(rec),
+                polarity=rec.text("polarity", required=False) or "for",  # type: ignore[arg-type]
+                source=src,
+            )
+        )
     for rec in cur.measurements:
         manual = rec.text("manual")
         src = cite(rec, manual, texts)
@@ -183,15 +202,26 @@ def apply(kb: KnowledgeBase, cur: Curated, texts: dict[str, tuple[str, str]]) ->
         imps = []
         for imp in rec.get("implications", list):
             cid = known(imp) or ""
-            imps.append(Implication(imp.text("when"), imp.text("text"), cid,
-                                    imp.number("value", required=False)))
-        measurements.append(Measurement(
-            id=f"{manual}/measure/curated-{rec.text('id')}", manual=manual,
-            quantity=rec.text("quantity"), points=rec.strings("points", required=False),
-            unit=rec.text("unit"), low=rec.number("low", required=False),
-            high=rec.number("high", required=False),
-            condition=rec.text("condition", required=False), text=rec.text("text"),
-            implications=tuple(imps), source=src))
+            imps.append(
+                Implication(
+                    imp.text("when"), imp.text("text"), cid, imp.number("value", required=False)
+                )
+            )
+        measurements.append(
+            Measurement(
+                id=f"{manual}/measure/curated-{rec.text('id')}",
+                manual=manual,
+                quantity=rec.text("quantity"),
+                points=rec.strings("points", required=False),
+                unit=rec.text("unit"),
+                low=rec.number("low", required=False),
+                high=rec.number("high", required=False),
+                condition=rec.text("condition", required=False),
+                text=rec.text("text"),
+                implications=tuple(imps),
+                source=src,
+            )
+        )
     rules = []
     for rec in cur.context_rules:
         cid = known(rec)
@@ -199,8 +229,17 @@ def apply(kb: KnowledgeBase, cur: Curated, texts: dict[str, tuple[str, str]]) ->
             continue
         src = cite(rec, cid.split("/", 1)[0], texts)
         assert src is not None
-        rules.append(ContextRule(rec.text("id"), rec.strings("phrases"), cid, _strength(rec),
-                                 rec.text("explanation", required=False), src, _here(rec)))
+        rules.append(
+            ContextRule(
+                rec.text("id"),
+                rec.strings("phrases"),
+                cid,
+                _strength(rec),
+                rec.text("explanation", required=False),
+                src,
+                _here(rec),
+            )
+        )
     step_ids = {s.id for s in kb.steps}
     costs: dict[str, StepCost] = {}
     for rec in cur.step_costs:
@@ -213,10 +252,21 @@ def apply(kb: KnowledgeBase, cur: Curated, texts: dict[str, tuple[str, str]]) ->
         assert minutes is not None
         costs[sid] = StepCost(sid, minutes, rec.text("assumption"), _here(rec))
     steps = tuple(
-        replace(s, minutes=costs[s.id].minutes if s.id in costs
-                else cur.default_minutes_per_substep * max(1, len(s.substeps)))
-        for s in kb.steps)
-    return replace(kb, causes=tuple(causes), evidence=tuple(evidence),
-                   measurements=tuple(measurements), steps=steps,
-                   lexicon=tuple(cur.lexicon_entries), context_rules=tuple(rules),
-                   step_costs=tuple(costs.values()))
+        replace(
+            s,
+            minutes=costs[s.id].minutes
+            if s.id in costs
+            else cur.default_minutes_per_substep * max(1, len(s.substeps)),
+        )
+        for s in kb.steps
+    )
+    return replace(
+        kb,
+        causes=tuple(causes),
+        evidence=tuple(evidence),
+        measurements=tuple(measurements),
+        steps=steps,
+        lexicon=tuple(cur.lexicon_entries),
+        context_rules=tuple(rules),
+        step_costs=tuple(costs.values()),
+    )

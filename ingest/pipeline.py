@@ -6,6 +6,7 @@ resolved against the manuals being compiled."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -75,15 +76,18 @@ def read_text(path: Path) -> str:
     except OSError as e:
         raise ManualError(shown, 1, f"expected a readable file ({e.strerror})") from None
     try:
-        return data.decode("utf-8").replace("\r\n", "\n")
+        # CR LF and lone CR end lines, as markdown-it reads them
+        return re.sub(r"\r\n?", "\n", data.decode("utf-8"))
     except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise ManualError(shown, line, f"expected UTF-8 text (invalid byte 0x{data[e.start]:02x})"
-                          ) from None
+        line = len(re.findall(rb"\r\n?|\n", data[: e.start])) + 1
+        raise ManualError(
+            shown, line, f"expected UTF-8 text (invalid byte 0x{data[e.start]:02x})"
+        ) from None
 
 
-def ingest_text(path: str, text: str, manual_id: str, lexicon: Lexicon,
-                priors: dict[str, float]) -> IngestState:
+def ingest_text(
+    path: str, text: str, manual_id: str, lexicon: Lexicon, priors: dict[str, float]
+) -> IngestState:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise ManualError(path, line, "expected text, found a NUL byte (binary file?)")
@@ -108,8 +112,9 @@ def compile_paths(
         shown = display_path(path)
         manual_id = path.stem
         if manual_id in seen:
-            raise ManualError(shown, 1, f"expected a unique file name; {manual_id!r} is also "
-                                        f"{seen[manual_id]}")
+            raise ManualError(
+                shown, 1, f"expected a unique file name; {manual_id!r} is also {seen[manual_id]}"
+            )
         seen[manual_id] = shown
         text = read_text(path)
         state = ingest_text(shown, text, manual_id, cur.lexicon, cur.priors)
@@ -117,8 +122,11 @@ def compile_paths(
         for name in RECORD_TYPES:
             buckets[name].extend(state.records.get(name, []))
         if progress:
-            counts = ", ".join(f"{len(state.records.get(k, []))} {k}" for k in
-                               ("causes", "steps", "measurements") if state.records.get(k))
+            counts = ", ".join(
+                f"{len(state.records.get(k, []))} {k}"
+                for k in ("causes", "steps", "measurements")
+                if state.records.get(k)
+            )
             progress(f"ingested {shown}" + (f": {counts}" if counts else ""))
     kb = KnowledgeBase(**{k: tuple(v) for k, v in buckets.items()})  # type: ignore[arg-type]
     kb = curated.apply(kb, cur, texts)

@@ -30,8 +30,7 @@ def find(
                     names = " | ".join(block.header)
                     state.fail(
                         block.line_start,
-                        f"expected a column matching {want!r} in the table header "
-                        f"(found: {names})",
+                        f"expected a column matching {want!r} in the table header (found: {names})",
                     )
             yield sec, block, cols
 

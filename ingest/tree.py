@@ -109,9 +109,7 @@ def _inline_lines(tok: Token, first_line: int) -> list[Line]:
             lines.append(Line(n, "".join(buf).strip(), ""))
             buf = []
             n += 1
-        elif child.type in ("text", "code_inline", "html_inline"):
-            buf.append(child.content)
-        elif child.type == "image":
+        elif child.type in ("text", "code_inline", "html_inline") or child.type == "image":
             buf.append(child.content)
     lines.append(Line(n, "".join(buf).strip(), ""))
     for i, ln in enumerate(lines):

@@ -98,11 +98,14 @@ class Evidence:
     source: Source
 
 
+When = Literal["low", "high", "open", "zero", "in_range", "equals"]
+
+
 @dataclass(frozen=True)
 class Implication:
     """What a reading outside (or inside) the expected range implies."""
 
-    when: Literal["low", "high", "open", "zero", "in_range", "equals"]
+    when: When
     text: str
     cause: str  # cause id ('' when the manual names no cause)
     value: float | None = None
@@ -283,8 +286,6 @@ def kb_to_json(kb: KnowledgeBase, *, curated: bool = False) -> dict[str, Any]:
             "step_costs": [_to_plain(e) for e in kb.step_costs],
         }
     return out
-
-
 
 
 def _from_plain(tp: Any, value: Any) -> Any:

@@ -39,13 +39,15 @@ def save(kb: KnowledgeBase, path: Path) -> None:
 
 def load(path: Path) -> KnowledgeBase:
     if not path.exists():
-        raise KBMissingError(f"{path}: no knowledge base here; run `evkb ingest` first "
-                             f"(or pass --kb PATH)")
+        raise KBMissingError(
+            f"{path}: no knowledge base here; run `evkb ingest` first (or pass --kb PATH)"
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise KBError(f"{path}: expected a compiled knowledge base ({e})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise KBError(f"{path}: expected knowledge-base format {FORMAT}; rebuild with "
-                      f"`evkb ingest`")
+        raise KBError(
+            f"{path}: expected knowledge-base format {FORMAT}; rebuild with `evkb ingest`"
+        )
     return kb_from_json(data)

@@ -18,41 +18,287 @@ import snowballstemmer
 _STEM = snowballstemmer.stemmer("english")
 
 STOPWORDS = frozenset(
-    """a an the and or of to in on at for from by with is are was were be been being it its
-    this that these those there here as into onto than then so if when while after before
-    up down out over under again very too just also only about any some each every
-    i we you he she they me us him her them my our your their his
-    has have had do does did done can could may might will would shall should must
-    am which who whom what where why how all both more most other such own same
-    get gets got getting seems seem seemed look looks looked appear appears appeared
-    still even now already yet ever""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "by",
+        "with",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "as",
+        "into",
+        "onto",
+        "than",
+        "then",
+        "so",
+        "if",
+        "when",
+        "while",
+        "after",
+        "before",
+        "up",
+        "down",
+        "out",
+        "over",
+        "under",
+        "again",
+        "very",
+        "too",
+        "just",
+        "also",
+        "only",
+        "about",
+        "any",
+        "some",
+        "each",
+        "every",
+        "i",
+        "we",
+        "you",
+        "he",
+        "she",
+        "they",
+        "me",
+        "us",
+        "him",
+        "her",
+        "them",
+        "my",
+        "our",
+        "your",
+        "their",
+        "his",
+        "has",
+        "have",
+        "had",
+        "do",
+        "does",
+        "did",
+        "done",
+        "can",
+        "could",
+        "may",
+        "might",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "must",
+        "am",
+        "which",
+        "who",
+        "whom",
+        "what",
+        "where",
+        "why",
+        "how",
+        "all",
+        "both",
+        "more",
+        "most",
+        "such",
+        "own",
+        "same",
+        "gen",
+        "port",
+        "get",
+        "gets",
+        "got",
+        "getting",
+        "seems",
+        "seem",
+        "seemed",
+        "look",
+        "looks",
+        "looked",
+        "appear",
+        "appears",
+        "appeared",
+        "still",
+        "even",
+        "now",
+        "already",
+        "yet",
+        "ever",
+    ]
 )
 
 # negation cues flip the sense of a clause
 NEGATIONS = frozenset(
-    "not no never without cannot cant wont dont doesnt didnt isnt arent wasnt werent "
-    "nothing none neither nor unable n't".split()
+    [
+        "not",
+        "no",
+        "never",
+        "without",
+        "cannot",
+        "cant",
+        "wont",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "nothing",
+        "none",
+        "neither",
+        "nor",
+        "unable",
+        "n't",
+    ]
 )
 
 # cues that a clause reports normal behaviour
 NORMAL_CUES = frozenset(
-    "fine ok okay normal normally intact good properly smoothly correct correctly "
-    "healthy undamaged clean ".split()
+    [
+        "fine",
+        "ok",
+        "okay",
+        "normal",
+        "normally",
+        "intact",
+        "good",
+        "properly",
+        "smoothly",
+        "correct",
+        "correctly",
+        "healthy",
+        "undamaged",
+        "clean",
+    ]
 )
+
+# success words: "a reboot cleared it" reports resolution; "reboot didn't help" a
+# persisting fault. Unlike NORMAL_CUES they stay terms of the clause.
+SUCCESS = frozenset(
+    [
+        "cleared",
+        "clear",
+        "clears",
+        "help",
+        "helps",
+        "helped",
+        "work",
+        "works",
+        "worked",
+        "resolve",
+        "resolves",
+        "resolved",
+        "fix",
+        "fixes",
+        "fixed",
+        "solve",
+        "solves",
+        "solved",
+    ]
+)
+
+# determiners after a negation make it deny a thing ("not the carrier")
+_DENY_NEXT = frozenset(["the", "a", "an", "this", "that", "my", "our", "its", "any"])
 
 # fault words: a clause containing one asserts a fault unless negated
 FAULT_WORDS = frozenset(
-    """fail fails failed failing failure broken break breaks broke cracked crack cracks cut cuts
-    damage damaged burn burned burnt burning bent loose stuck jam jammed hard difficult
-    offline error errors fault faulty dead lost lose drop drops dropped hang hung hangs
-    snag snagged worn torn frayed melted corroded corrosion tarnished kinked kink chalking
-    outage exceeded disconnected missing noisy tight violently snap snaps""".split()
+    [
+        "fail",
+        "fails",
+        "failed",
+        "failing",
+        "failure",
+        "broken",
+        "break",
+        "breaks",
+        "broke",
+        "cracked",
+        "crack",
+        "cracks",
+        "cut",
+        "cuts",
+        "damage",
+        "damaged",
+        "burn",
+        "burned",
+        "burnt",
+        "burning",
+        "bent",
+        "loose",
+        "stuck",
+        "jam",
+        "jammed",
+        "hard",
+        "difficult",
+        "offline",
+        "error",
+        "errors",
+        "fault",
+        "faulty",
+        "dead",
+        "lost",
+        "lose",
+        "drop",
+        "drops",
+        "dropped",
+        "hang",
+        "hung",
+        "hangs",
+        "snag",
+        "snagged",
+        "worn",
+        "torn",
+        "frayed",
+        "melted",
+        "corroded",
+        "corrosion",
+        "tarnished",
+        "kinked",
+        "kink",
+        "chalking",
+        "outage",
+        "exceeded",
+        "disconnected",
+        "missing",
+        "noisy",
+        "tight",
+        "violently",
+        "snap",
+        "snaps",
+        "problem",
+        "problems",
+        "prob",
+        "probs",
+        "issue",
+        "issues",
+        "trouble",
+    ]
 )
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _CLAUSE_SPLIT = re.compile(
     r"[;,.!?:()\u2014\u2013]|\s-\s|\bbut\b|\bhowever\b|\balthough\b|\bthough\b|\bwhereas\b"
-    r"|\byet\b|\band then\b|\bwhile\b",
+    r"|\byet\b|\band\b|\bwhile\b|\bplus\b|\balso\b",
 )
 
 
@@ -109,6 +355,7 @@ class Clause:
     terms: frozenset[str]
     fault: bool  # True: asserts a fault / abnormal state; False: asserts normal behaviour
     negated: bool
+    cued: bool = True  # False: no fault word, negation or normal cue (a neutral report)
 
 
 def _contract(w: str) -> str:
@@ -117,22 +364,35 @@ def _contract(w: str) -> str:
     return w.replace("'", "")
 
 
+def _is_fault(tok: str) -> bool:
+    return tok in FAULT_WORDS or stem(tok) in _FAULT_STEMS
+
+
 def clause_of(text: str, lexicon: Lexicon | None) -> Clause:
+    """Terms and sense of one clause. A negation scopes the next three words
+    (NegEx style): "no visible damage" and "not cracked" assert normal state,
+    "won't retract" and "does not start" assert a fault."""
     norm = apply_lexicon(text, lexicon)
     toks = [_contract(w) for w in words(norm)]
-    neg = sum(1 for t in toks if t in NEGATIONS) % 2 == 1
-    has_fault = any(t in FAULT_WORDS or stem(t) in _FAULT_STEMS for t in toks)
-    normal = any(t in NORMAL_CUES for t in toks)
-    if has_fault:
-        fault = not neg
-    elif neg:
-        fault = True  # "won't retract", "does not start"
+    negs = [i for i, t in enumerate(toks) if t in NEGATIONS]
+    faults = [i for i, t in enumerate(toks) if _is_fault(t)]
+    normal = any(t in NORMAL_CUES or t in SUCCESS for t in toks)
+    negated_fault = any(0 < f - n <= 3 for n in negs for f in faults)
+    denial = any(i + 1 < len(toks) and toks[i + 1] in _DENY_NEXT for i in negs)
+    if negated_fault or (denial and not faults):
+        fault = False
+    elif faults:
+        fault = True
+    elif normal and not negs:
+        fault = False
     else:
-        fault = not normal
+        fault = True  # a reported fact, or a negated function ("won't retract")
     terms = frozenset(
-        stem(t) for t in toks if t not in STOPWORDS and t not in NEGATIONS and t not in NORMAL_CUES
+        stem(t)
+        for t in toks
+        if t not in STOPWORDS and t not in NEGATIONS and t not in NORMAL_CUES and not t.isdigit()
     )
-    return Clause(text.strip(), terms, fault, neg)
+    return Clause(text.strip(), terms, fault, bool(negs), bool(faults or negs or normal))
 
 
 _FAULT_STEMS = frozenset(stem(w) for w in FAULT_WORDS)

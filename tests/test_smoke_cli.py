@@ -9,8 +9,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "evkb.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "evkb.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_ingest_then_export_round_trips_json(tmp_path: Path) -> None:
@@ -21,5 +26,7 @@ def test_ingest_then_export_round_trips_json(tmp_path: Path) -> None:
     out = run("kb", "export", "--kb", str(kb))
     data = json.loads(out.stdout)
     assert {m["id"] for m in data["manuals"]} == {
-        "chargepoint-ct4000-cable-retractor", "chargepoint-ct4000-lte-module",
-        "j1772-stuck-release-button"}
+        "chargepoint-ct4000-cable-retractor",
+        "chargepoint-ct4000-lte-module",
+        "j1772-stuck-release-button",
+    }

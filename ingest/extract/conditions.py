@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ingest.link import find_cause
-from kb.schema import Evidence, ErrorCode, slug
 from ingest.state import IngestState
+from kb.schema import ErrorCode, Evidence, slug
 
 
 def run(state: IngestState) -> None:

@@ -10,8 +10,11 @@ from ingest.state import IngestState
 from kb.schema import Evidence, Symptom, slug
 from kb.text import terms
 
-_PROBABLY = re.compile(r"\b(?:you have |you've |it is |this is )?(?:probably|most likely|likely)\s+"
-                       r"(?P<cause>[^.;]+)", re.I)
+_PROBABLY = re.compile(
+    r"\b(?:you have |you've |it is |this is )?(?:probably|most likely|likely)\s+"
+    r"(?P<cause>[^.;]+)",
+    re.I,
+)
 
 
 def run(state: IngestState) -> None:
@@ -26,8 +29,9 @@ def run(state: IngestState) -> None:
             if not m:
                 continue
             src = state.source(sec.line, block.line_end)
-            cause = resolve_cause(state, m.group("cause"), state.source(block.line_start,
-                                                                         block.line_end))
+            cause = resolve_cause(
+                state, m.group("cause"), state.source(block.line_start, block.line_end)
+            )
             if cause is None:
                 continue
             symptom = Symptom(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ingest.link import resolve_cause
 from ingest.state import IngestState, Sentence
-from kb.schema import Implication, Measurement, slug
+from kb.schema import Implication, Measurement, When, slug
 from kb.units import POINT_PATTERN, UNIT_PATTERN, canonical_points, canonical_unit
 
 _NUM = r"\d+(?:\.\d+)?"
@@ -29,8 +29,11 @@ _CUE = re.compile(
 _POINT = re.compile(rf"\b{POINT_PATTERN}\b(?!-ERR)(?:\s+pins?)?", re.I)
 _THESE = re.compile(r"\b(?:these|those|the) two pins\b", re.I)
 _IF = re.compile(r"^if\b(?P<cond>[^,]+),\s*(?P<then>.+)$", re.I)
-_MEANS = re.compile(r"^(?:an?\s+)?(?P<cond>open circuit|short circuit|open|short|0\s*V)\s+"
-                    r"(?:means|indicates|suggests)\s+(?P<then>.+)$", re.I)
+_MEANS = re.compile(
+    r"^(?:an?\s+)?(?P<cond>open circuit|short circuit|open|short|0\s*V)\s+"
+    r"(?:means|indicates|suggests)\s+(?P<then>.+)$",
+    re.I,
+)
 _CONDITIONS = [
     (re.compile(r"standby|not plugged in", re.I), "standby"),
     (re.compile(r"at rest|not pressed|released", re.I), "release button at rest"),
@@ -79,7 +82,7 @@ def _value(m: re.Match[str]) -> tuple[str, str, float, float | None, bool] | Non
 def _implications(state: IngestState, s: Sentence, cond: str, then: str) -> list[Implication]:
     then = re.split(r"\s+[\u2014\u2013]\s+", then)[0]
     cl = cond.lower()
-    when = "low"
+    when: When = "low"
     value: float | None = None
     vm = _VALUE.search(cond)
     if re.search(r"\bopen\b", cl):
@@ -117,12 +120,21 @@ def run(state: IngestState) -> None:
     last_points: dict[str, tuple[str, ...]] = {}
     for s in state.sentences:
         scope = s.section
-        pts_here = canonical_points([m.group(0).split()[0] if m.group(0).lower().endswith(("pin", "pins")) else m.group(0) for m in _POINT.finditer(s.text)])
+        pts_here = canonical_points(
+            [
+                m.group(0).split()[0]
+                if m.group(0).lower().endswith(("pin", "pins"))
+                else m.group(0)
+                for m in _POINT.finditer(s.text)
+            ]
+        )
         if len(pts_here) >= 2:
             last_points[scope] = pts_here
         # implications: "If CP voltage is 0V, ..." / "An open circuit means ..."
         im = _IF.match(s.text) or _MEANS.match(s.text)
-        if im and (_VALUE.search(im.group("cond")) or re.search(r"open|short", im.group("cond"), re.I)):
+        if im and (
+            _VALUE.search(im.group("cond")) or re.search(r"open|short", im.group("cond"), re.I)
+        ):
             imps = _implications(state, s, im.group("cond"), im.group("then"))
             vm = _VALUE.search(im.group("cond"))
             parsed = _value(vm) if vm else None
@@ -130,9 +142,16 @@ def run(state: IngestState) -> None:
             target = None
             for key in reversed(list(builders)):
                 b = builders[key]
-                if key[0] == scope and b.quantity == quantity and (
-                    not pts_here or b.points == pts_here or not b.points
-                    or set(pts_here) <= set(b.points)):
+                if (
+                    key[0] == scope
+                    and b.quantity == quantity
+                    and (
+                        not pts_here
+                        or b.points == pts_here
+                        or not b.points
+                        or set(pts_here) <= set(b.points)
+                    )
+                ):
                     target = b
                     break
             if imps and target is not None:
@@ -140,8 +159,15 @@ def run(state: IngestState) -> None:
                 target.line_end = max(target.line_end, s.line_end)
                 continue
             if imps and parsed is not None:
-                b = _Builder(parsed[1], pts_here, parsed[0], _condition(s.text, parsed[1]),
-                             s.text, s.line_start, s.line_end)
+                b = _Builder(
+                    parsed[1],
+                    pts_here,
+                    parsed[0],
+                    _condition(s.text, parsed[1]),
+                    s.text,
+                    s.line_start,
+                    s.line_end,
+                )
                 b.implications.extend(imps)
                 builders[(scope, parsed[1], b.condition, pts_here, s.text)] = b
                 continue
@@ -168,11 +194,14 @@ def run(state: IngestState) -> None:
                 bld = builders.get(key)
                 if bld is None and not condition:
                     # "expect 11.5-12.5V DC" refines "approximately 12V DC ... in standby"
-                    bld = next((b for k, b in builders.items() if k[:2] == key[:2]
-                                and k[3] == points), None)
+                    bld = next(
+                        (b for k, b in builders.items() if k[:2] == key[:2] and k[3] == points),
+                        None,
+                    )
                 if bld is None:
-                    bld = _Builder(quantity, points, unit, condition, s.text, s.line_start,
-                                   s.line_end)
+                    bld = _Builder(
+                        quantity, points, unit, condition, s.text, s.line_start, s.line_end
+                    )
                     builders[key] = bld
                 else:
                     bld.line_end = max(bld.line_end, s.line_end)

@@ -10,8 +10,10 @@ from ingest.state import IngestState
 from kb.schema import SafetyRule
 
 _LOTO = r"(?:LOTO|lock[- ]?out(?:/tag[- ]?out)?|lockout)"
-_FOR = re.compile(rf"^For (?P<work>.+?):\s*(?P<rule>.+)$", re.I)
-_NOT_REQ = re.compile(rf"(?:\bno {_LOTO}\b|\bnot require\w* {_LOTO}|{_LOTO} (?:is )?not required)", re.I)
+_FOR = re.compile(r"^For (?P<work>.+?):\s*(?P<rule>.+)$", re.I)
+_NOT_REQ = re.compile(
+    rf"(?:\bno {_LOTO}\b|\bnot require\w* {_LOTO}|{_LOTO} (?:is )?not required)", re.I
+)
 _REQ = re.compile(rf"(?:\b{_LOTO}\b the\b|require\w* {_LOTO}|{_LOTO} (?:is )?required)", re.I)
 _SUBJ_REQ = re.compile(
     rf"(?P<work>[^.;—]+?)\s+(?P<neg>does not|does NOT|DOES NOT|DOES|does)\s+require\s+{_LOTO}", re.I
@@ -21,12 +23,22 @@ _PPE = re.compile(r"^(?:\*\*)?PPE:?(?:\*\*)?:?\s*(?P<ppe>.+)$", re.I)
 _VOLT = re.compile(r"\b\d+(?:\.\d+)?\s?(?:VAC|VDC|V AC|V DC|V)\b")
 
 
-def _rule(state: IngestState, work: str, lockout: bool | None, text: str, line: int,
-          end: int, ppe: tuple[str, ...] = ()) -> None:
+def _rule(
+    state: IngestState,
+    work: str,
+    lockout: bool | None,
+    text: str,
+    line: int,
+    end: int,
+    ppe: tuple[str, ...] = (),
+) -> None:
     state.add(
         "safety",
         SafetyRule(
-            id=state.rid("safety", f"{work}-{'loto' if lockout else 'no-loto' if lockout is False else 'ppe'}"),
+            id=state.rid(
+                "safety",
+                f"{work}-{'loto' if lockout else 'no-loto' if lockout is False else 'ppe'}",
+            ),
             manual=state.manual_id,
             work=work.strip(" *"),
             lockout=lockout,
@@ -48,7 +60,9 @@ def _sentence(state: IngestState, text: str, line: int, end: int) -> None:
             return
     pm = _PPE.match(text)
     if pm:
-        items = tuple(p.strip(" .") for p in re.split(r"\.\s+|;\s*", pm.group("ppe")) if p.strip(" ."))
+        items = tuple(
+            p.strip(" .") for p in re.split(r"\.\s+|;\s*", pm.group("ppe")) if p.strip(" .")
+        )
         _rule(state, "all work", None, text, line, end, ppe=items)
         return
     found = False
@@ -76,16 +90,28 @@ def run(state: IngestState) -> None:
             if not (in_safety or is_warning):
                 continue
             if is_warning:
-                _rule(state, "all work on the equipment", True, block.text,
-                      block.line_start, block.line_end)
+                _rule(
+                    state,
+                    "all work on the equipment",
+                    True,
+                    block.text,
+                    block.line_start,
+                    block.line_end,
+                )
                 continue
             before = len(state.get("safety"))
             lm = re.search(r"(?P<label>[A-Za-z][\w /-]{1,30}?) precautions?:", block.text, re.I)
             if lm:
-                _rule(state, f"{lm.group('label')} precautions", None, block.text,
-                      block.line_start, block.line_end, ppe=(lm.group("label") + " precautions",))
+                _rule(
+                    state,
+                    f"{lm.group('label')} precautions",
+                    None,
+                    block.text,
+                    block.line_start,
+                    block.line_end,
+                    ppe=(lm.group("label") + " precautions",),
+                )
             for s in split_lines(block.lines, sec.title):
                 _sentence(state, s.text, s.line_start, s.line_end)
             if len(state.get("safety")) == before and _VOLT.search(block.text):
-                _rule(state, "voltages present", None, block.text, block.line_start,
-                      block.line_end)
+                _rule(state, "voltages present", None, block.text, block.line_start, block.line_end)

@@ -10,21 +10,41 @@ from ingest.link import find_cause, resolve_cause, tidy
 from ingest.state import IngestState, Sentence
 from kb.schema import Cause, Evidence, slug
 
-_CAUSES = re.compile(r"^(?:an?\s+|the\s+)?(?P<cause>[^,;:]{3,60}?)\s+(?:can |may |will |often )?"
-                     r"causes?\s+(?P<effect>.+)$", re.I)
+_CAUSES = re.compile(
+    r"^(?:an?\s+|the\s+)?(?P<cause>[^,;:]{3,60}?)\s+(?:can |may |will |often )?"
+    r"causes?\s+(?P<effect>.+)$",
+    re.I,
+)
 _CAUSED_BY = re.compile(r"^if\s+.*?\bcaused by\s+(?P<cause>[^,]+),\s*(?P<then>.+)$", re.I)
-_IF_SO = re.compile(r"^(?:check\s+(?:if|whether)\s+)?(?P<check>.+?)\s*[\u2014\u2013-]+\s*if so,\s*"
-                    r"(?:this|it) is (?:likely|probably|usually) (?:an?\s+)?(?P<cause>[^,.]+)", re.I)
-_IF_LIKELY = re.compile(r"^if\s+(?P<cond>[^,]+),\s*(?P<then>.*?\b(?:is|are)\s+(?:likely|probably)\s+"
-                        r"(?P<cause>[^(.,]+?))(?:\s*\(|\s+rather than\b|[.,]|$)", re.I)
-_IF_RESOLVES = re.compile(r"^if\s+(?P<cond>[^,]+),\s*(?P<then>[^.]*\b(?:resolves|clears|fixes|"
-                          r"solves)\b[^.]*)", re.I)
-_IF_DO = re.compile(r"^if\s+(?P<cond>[^,]+),\s*(?P<then>(?:erase|replace|reflash|re-flash|reset|"
-                    r"restart|reboot|clean|check|contact|update|reseat|re-seat|tighten|"
-                    r"call|disable|enable|hold|press)\b.+)$", re.I)
-_MEANS = re.compile(r"^(?:any\s+)?(?P<cond>[^,]{3,60}?)\s+(?:means|indicates)\s+(?P<then>.+)$", re.I)
-_LISTED = re.compile(r"^(?P<sym>.+?)\s+is\s+an?\s+(?:[\w-]+\s+)?(?:fault|failure|error|problem)\s*"
-                     r"\((?P<list>[^)]+)\)", re.I)
+_IF_SO = re.compile(
+    r"^(?:check\s+(?:if|whether)\s+)?(?P<check>.+?)\s*[\u2014\u2013-]+\s*if so,\s*"
+    r"(?:this|it) is (?:likely|probably|usually) (?:an?\s+)?(?P<cause>[^,.]+)",
+    re.I,
+)
+_IF_LIKELY = re.compile(
+    r"^if\s+(?P<cond>[^,]+),\s*(?P<then>.*?\b(?:is|are)\s+(?:likely|probably)\s+"
+    r"(?P<cause>[^(.,]+?))(?:\s*\(|\s+rather than\b|[.,]|$)",
+    re.I,
+)
+_IF_RESOLVES = re.compile(
+    r"^if\s+(?P<cond>[^,]+),\s*(?P<then>[^.]*\b(?:resolves|clears|fixes|"
+    r"solves)\b[^.]*)",
+    re.I,
+)
+_IF_DO = re.compile(
+    r"^if\s+(?P<cond>[^,]+),\s*(?P<then>(?:erase|replace|reflash|re-flash|reset|"
+    r"restart|reboot|clean|check|contact|update|reseat|re-seat|tighten|"
+    r"call|disable|enable|hold|press)\b.+)$",
+    re.I,
+)
+_MEANS = re.compile(
+    r"^(?:any\s+)?(?P<cond>[^,]{3,60}?)\s+(?:means|indicates)\s+(?P<then>.+)$", re.I
+)
+_LISTED = re.compile(
+    r"^(?P<sym>.+?)\s+is\s+an?\s+(?:[\w-]+\s+)?(?:fault|failure|error|problem)\s*"
+    r"\((?P<list>[^)]+)\)",
+    re.I,
+)
 _HAS_VALUE = re.compile(r"\d\s*(?:v|ω|ohm|bars?|nm|seconds?|minutes?)\b", re.I)
 
 
@@ -70,20 +90,24 @@ def run(state: IngestState) -> None:
             phrase = re.sub(r"\b(?:is|are)\s+(?:likely|probably)\s+", " ", m.group("then"))
             phrase = re.sub(r"\s*\(.*", "", phrase)
             cause = find_cause(state, phrase, 0.6) or (
-                None if structured else resolve_cause(state, phrase, src))
+                None if structured else resolve_cause(state, phrase, src)
+            )
             if cause:
                 _evidence(state, cause, m.group("cond"), s, 3.0)
             continue
         if m := _IF_RESOLVES.match(text):
             cause = find_cause(state, m.group("cond"), 0.6) or (
-                None if structured else resolve_cause(state, m.group("cond"), src))
+                None if structured else resolve_cause(state, m.group("cond"), src)
+            )
             if cause:
                 _evidence(state, cause, m.group("then"), s, 3.0)
             continue
         if m := _IF_DO.match(text):
             cause = find_cause(state, m.group("cond"), 0.6, evidence=True) or (
-                None if structured else resolve_cause(state, m.group("cond"), src,
-                                                      remedy=m.group("then")))
+                None
+                if structured
+                else resolve_cause(state, m.group("cond"), src, remedy=m.group("then"))
+            )
             if cause:
                 _evidence(state, cause, m.group("cond"), s, 3.0)
             continue
@@ -99,7 +123,8 @@ def run(state: IngestState) -> None:
         ):
             cause = resolve_cause(state, m.group("cause"), src)
             if cause:
-                _evidence(state, cause, m.group("effect"), s, 6.0)
+                effect = re.split(r",\s*(?:or|and)?\b", m.group("effect"))[0]
+                _evidence(state, cause, re.sub(r"\s+or$", "", effect), s, 6.0)
             continue
         if m := _MEANS.match(text):
             cause = find_cause(state, m.group("cond"), 0.6, evidence=True)

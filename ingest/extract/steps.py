@@ -11,13 +11,18 @@ from ingest.tree import Item
 from kb.schema import Step
 from kb.text import containment, terms
 
-_STEP = re.compile(r"^\*\*\s*Step\s+(?P<num>\d+(?:\.\d+)*[a-z]?)\s*[:.\u2014\u2013-]\s*(?P<title>.+?)\s*\*\*$", re.I)
+_STEP = re.compile(
+    r"^\*\*\s*Step\s+(?P<num>\d+(?:\.\d+)*[a-z]?)\s*[:.\u2014\u2013-]\s*(?P<title>.+?)\s*\*\*$",
+    re.I,
+)
 _PROC_SECTION = re.compile(r"procedure|step-by-step", re.I)
 _LIST_SECTION = re.compile(r"verification|testing|commissioning|checklist", re.I)
 _HEAD_NUM = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+(.+)$")
 _LOCK = re.compile(r"^(?:lock out|apply (?:LOTO|lockout)|LOTO\b)", re.I)
 _REMOTE = re.compile(r"\bportal\b|remote(?:ly)?\b|\bphone\b", re.I)
-_INSIDE = re.compile(r"\bcabinet\b|\binside\b|\bdrum\b|terminal|\bmodem\b|\bSIM\b|\bantenna\b", re.I)
+_INSIDE = re.compile(
+    r"\bcabinet\b|\binside\b|\bdrum\b|terminal|\bmodem\b|\bSIM\b|\bantenna\b", re.I
+)
 
 
 def substep_text(item: Item) -> str:
@@ -27,8 +32,9 @@ def substep_text(item: Item) -> str:
     return text
 
 
-def _new_step(state: IngestState, num: str, title: str, items: list[Item], start: int,
-              end: int) -> Step:
+def _new_step(
+    state: IngestState, num: str, title: str, items: list[Item], start: int, end: int
+) -> Step:
     return Step(
         id=f"{state.manual_id}/step/{num}",
         manual=state.manual_id,
@@ -58,31 +64,20 @@ def _link_tools(state: IngestState, steps: list[Step]) -> list[Step]:
     out = []
     for s, here in zip(steps, texts, strict=True):
         title = terms(s.title, state.lexicon)
-        tools = tuple(t.id for t in state.get("tools")
-                      if (want := _name_terms(state, t.name) - common)
-                      and containment(want, here) >= 0.5)
+        tools = tuple(
+            t.id
+            for t in state.get("tools")
+            if (want := _name_terms(state, t.name) - common) and containment(want, here) >= 0.5
+        )
         parts = []
         for p in state.get("parts"):
             purpose = terms(p.purpose, state.lexicon) - {"onli", "full"}
-            if purpose and containment(purpose, title | {"replac"}) >= 0.6:
-                parts.append(p.id)
-            elif (want := _name_terms(state, p.name) - common) and containment(want, title) >= 0.6:
+            by_purpose = bool(purpose) and containment(purpose, title | {"replac"}) >= 0.6
+            want = _name_terms(state, p.name) - common
+            if by_purpose or (want and containment(want, title) >= 0.6):
                 parts.append(p.id)
         out.append(_replace(s, tools=tools, parts=tuple(parts)))
     return out
-    return Step(
-        id=f"{state.manual_id}/step/{num}",
-        manual=state.manual_id,
-        number=num,
-        title=title,
-        substeps=subs,
-        requires=(),
-        tools=tools,
-        parts=parts,
-        requires_lockout=bool(_CABINET.search(title + " " + body)),
-        minutes=0.0,
-        source=state.source(start, end),
-    )
 
 
 def run(state: IngestState) -> None:
@@ -91,23 +86,37 @@ def run(state: IngestState) -> None:
         blocks = sec.blocks
         found = 0
         for i, block in enumerate(blocks):
-            if block.kind != "paragraph" or len(block.lines) != 1:
+            if block.kind != "paragraph" or not block.lines:
                 continue
             m = _STEP.match(block.lines[0].raw)
             if not m:
                 continue
-            nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+            # text right under the step line joins its paragraph: no sub-steps follow
+            nxt = blocks[i + 1] if i + 1 < len(blocks) and len(block.lines) == 1 else None
             if nxt is None or nxt.kind != "list" or not nxt.items:
-                state.fail(block.line_start,
-                           f"expected a numbered list of sub-steps after 'Step {m.group('num')}'")
+                state.fail(
+                    block.line_start,
+                    f"expected a numbered list of sub-steps after 'Step {m.group('num')}'",
+                )
             found += 1
-            steps.append(_new_step(state, m.group("num"), m.group("title").strip(),
-                                   nxt.items, block.line_start, nxt.line_end))
+            steps.append(
+                _new_step(
+                    state,
+                    m.group("num"),
+                    m.group("title").strip(),
+                    nxt.items,
+                    block.line_start,
+                    nxt.line_end,
+                )
+            )
         if _PROC_SECTION.search(sec.title) and sec.level >= 2 and not found:
             lists = [b for b in blocks if b.kind == "list"]
             if not lists:
-                state.fail(sec.line, "expected **Step N.M: Title** lines with numbered sub-steps "
-                                     f"in section {sec.title!r}")
+                state.fail(
+                    sec.line,
+                    "expected **Step N.M: Title** lines with numbered sub-steps "
+                    f"in section {sec.title!r}",
+                )
         if _LIST_SECTION.search(sec.title) and not found:
             lists = [b for b in blocks if b.kind == "list" and b.items and b.items[0].ordered]
             if not lists:
@@ -119,8 +128,7 @@ def run(state: IngestState) -> None:
     # lockout: the step whose first sub-step applies LOTO opens the cabinet; the
     # steps after it work inside (unless done from the portal) and require it;
     # verification removes LOTO, so it comes after it too.
-    lock = next((i for i, s in enumerate(steps) if s.substeps and _LOCK.match(s.substeps[0])),
-                None)
+    lock = next((i for i, s in enumerate(steps) if s.substeps and _LOCK.match(s.substeps[0])), None)
     for i, s in enumerate(steps):
         if lock is not None and i == lock:
             s = _replace(s, requires_lockout=True)
@@ -128,8 +136,9 @@ def run(state: IngestState) -> None:
             s = _replace(s, requires=(steps[lock].id,))
         elif lock is not None and i > lock:
             text = s.title + " " + " ".join(s.substeps)
-            inside = bool(_INSIDE.search(text)) and not (_REMOTE.search(text)
-                                                         and "cabinet" not in text.lower())
+            inside = bool(_INSIDE.search(text)) and not (
+                _REMOTE.search(text) and "cabinet" not in text.lower()
+            )
             if inside:
                 s = _replace(s, requires=(steps[lock].id,), requires_lockout=True)
         state.add("steps", s)

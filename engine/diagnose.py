@@ -1,0 +1,308 @@
+"""Diagnosis: observation -> facts -> partition engine -> ranked, explained causes.
+
+Scoring is Bayesian with a single-fault assumption: each cause starts from its
+prior weight (frequency wording in the manual, normalised over the partition),
+each piece of evidence adds its log-likelihood ratio (a sum, so the order of
+evidence never matters), and the posterior is normalised over the causes plus a
+"leak" for faults the knowledge base does not know. Per cause and observation
+clause only the strongest match counts, so one sentence matching a cause's
+symptom row and its title is not counted twice.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from engine import rules
+from engine.match import Matcher
+from engine.observe import Observation, observe
+from kb.schema import Cause, KnowledgeBase
+from kb.text import Lexicon, apply_lexicon, words
+
+LEAK = 0.15  # prior mass of "a cause the knowledge base does not know"
+MAX_CAUSES = 8
+MIN_CONFIDENCE = 0.02
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    kind: str
+    observation: str
+    matched: str
+    weight: float  # log-likelihood ratio contributed
+    path: str
+    line: int
+
+    @property
+    def polarity(self) -> str:
+        return "for" if self.weight >= 0 else "against"
+
+
+@dataclass(frozen=True)
+class RankedCause:
+    cause: Cause
+    confidence: float
+    score: float  # posterior log-odds before normalisation
+    evidence: tuple[EvidenceItem, ...]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    observation: Observation
+    partition: str
+    causes: tuple[RankedCause, ...]
+    all_causes: tuple[RankedCause, ...]
+    message: str = ""
+    suggestions: tuple[str, ...] = ()
+    questions: tuple[dict[str, object], ...] = field(default=())
+
+    @property
+    def has_evidence(self) -> bool:
+        return not self.message
+
+
+class Partition:
+    """Causes of one equipment (plus generic ones), with their built engine."""
+
+    def __init__(self, kb: KnowledgeBase, key: str, causes: list[Cause]) -> None:
+        self.key = key
+        self.causes = {c.id: c for c in causes}
+        lexicon = lexicon_of(kb)
+        self.matcher = Matcher(kb, self.causes, lexicon)
+        manuals = {c.manual for c in causes}
+        measurements = [m for m in kb.measurements if m.manual in manuals]
+        ctx = [r for r in kb.context_rules if r.cause in self.causes]
+        self.context_rules = ctx
+        self.engine = rules.PartitionEngine(self.matcher.observables, measurements, causes, ctx)
+        total = sum(c.prior for c in causes) or 1.0
+        self.log_prior = {c.id: math.log(c.prior / total) for c in causes}
+
+
+def lexicon_of(kb: KnowledgeBase) -> Lexicon:
+    return Lexicon.build((e.canonical, e.phrases) for e in kb.lexicon)
+
+
+class Diagnoser:
+    """Holds one knowledge base and its partition engines (built lazily, once)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.lexicon = lexicon_of(kb)
+        self._partitions: dict[str, Partition] = {}
+        self.code_equipment: dict[str, set[str]] = {}
+        for ec in kb.error_codes:
+            self.code_equipment.setdefault(ec.code, set()).add(ec.equipment)
+        for c in kb.causes:
+            for code in c.error_codes:
+                self.code_equipment.setdefault(code, set()).add(c.equipment)
+
+    def equipment_names(self) -> list[str]:
+        return sorted({c.equipment for c in self.kb.causes if c.equipment})
+
+    def partition_key(self, model: str | None, codes: Iterable[str]) -> str:
+        if model:
+            want = _norm_model(model)
+            for eq in self.equipment_names():
+                if want and (want in _norm_model(eq) or _norm_model(eq) in want):
+                    return eq
+            return "*"
+        for code in codes:
+            eqs = self.code_equipment.get(code)
+            if eqs and len(eqs) == 1:
+                return next(iter(eqs))
+        return "*"
+
+    def partition(self, key: str) -> Partition:
+        part = self._partitions.get(key)
+        if part is None:
+            causes = [
+                c for c in self.kb.causes if key == "*" or not c.equipment or c.equipment == key
+            ]
+            part = Partition(self.kb, key, causes)
+            self._partitions[key] = part
+        return part
+
+    def diagnose(self, text: str, error: str | None = None, model: str | None = None) -> Diagnosis:
+        obs = observe(text, self.lexicon, error)
+        key = self.partition_key(model, [c.code for c in obs.error_codes])
+        part = self.partition(key)
+        facts = self._facts(obs, part)
+        contribs = part.engine.run(facts)
+        return self._rank(obs, part, contribs)
+
+    # ------------------------------------------------------------ facts
+
+    def _facts(self, obs: Observation, part: Partition) -> list[object]:
+        facts: list[object] = []
+        for m in part.matcher.match(obs.clauses):
+            facts.append(
+                rules.match_fact(
+                    m.observable.id, m.obs_index, round(m.similarity, 4), m.agrees, m.obs_text
+                )
+            )
+        for i, r in enumerate(obs.readings):
+            clause = _clause_around(obs.text, r.span)
+            pressed = bool(re.search(r"\bpress(?:ed|ing)?\b", clause, re.I)) and not re.search(
+                r"\b(?:not|n't|without|regardless|even when|unpressed|released)\b", clause, re.I
+            )
+            facts.append(
+                rules.reading_fact(
+                    i, r.quantity, r.value, r.open_circuit, r.points, r.text, pressed, False
+                )
+            )
+        for j, seconds in enumerate(obs.elapsed_s, len(obs.readings)):
+            facts.append(
+                rules.reading_fact(
+                    j,
+                    "duration",
+                    seconds,
+                    False,
+                    (),
+                    f"{seconds / 60:g} min since last contact",
+                    False,
+                    True,
+                )
+            )
+        for code in obs.error_codes:
+            facts.append(rules.error_fact(code.code))
+        norm = " " + " ".join(words(apply_lexicon(obs.text, self.lexicon))) + " "
+        for rule in part.context_rules:
+            for phrase in rule.phrases:
+                p = " " + " ".join(words(apply_lexicon(phrase, self.lexicon))) + " "
+                at = norm.find(p)
+                if at >= 0:
+                    before = norm[:at].split()[-3:]
+                    negated = any(
+                        w in ("no", "not", "n't", "never", "none", "without") for w in before
+                    )
+                    facts.append(rules.context_fact(rule.id, phrase, negated))
+                    break
+        return facts
+
+    # ------------------------------------------------------------ scoring
+
+    def _rank(self, obs: Observation, part: Partition, contribs: list[rules.Contrib]) -> Diagnosis:
+        # strongest contribution per (cause, observation clause / reading / code)
+        best: dict[tuple[str, str], rules.Contrib] = {}
+        for c in contribs:
+            slot = c.id.rsplit("@", 1)[-1] if "@" in c.id else c.id
+            if c.kind.startswith("context"):
+                slot = "ctx"
+            key = (c.cause, slot)
+            if key not in best or abs(c.logw) > abs(best[key].logw):
+                best[key] = c
+        per_cause: dict[str, list[rules.Contrib]] = {}
+        for (cause, _slot), c in best.items():
+            per_cause.setdefault(cause, []).append(c)
+        informative = any(c.kind != "error code" for c in best.values())
+        scores = {
+            cid: lp + sum(c.logw for c in per_cause.get(cid, []))
+            for cid, lp in part.log_prior.items()
+        }
+        leak = math.log(LEAK / (1 - LEAK))
+        top = max([*scores.values(), leak])
+        z = sum(math.exp(s - top) for s in scores.values()) + math.exp(leak - top)
+        ranked = sorted(
+            (
+                RankedCause(
+                    part.causes[cid],
+                    math.exp(s - top) / z,
+                    s,
+                    tuple(
+                        sorted(
+                            (
+                                EvidenceItem(
+                                    c.kind,
+                                    c.observation,
+                                    c.matched,
+                                    round(c.logw, 3),
+                                    c.path,
+                                    c.line,
+                                )
+                                for c in per_cause.get(cid, [])
+                            ),
+                            key=lambda e: -abs(e.weight),
+                        )
+                    ),
+                )
+                for cid, s in scores.items()
+            ),
+            key=lambda rc: (-rc.confidence, rc.cause.id),
+        )
+        message = ""
+        suggestions: tuple[str, ...] = ()
+        if not best:
+            message = (
+                "No matching evidence: nothing in the observation matches a known "
+                "symptom, reading or error code, so no cause is ranked."
+            )
+            suggestions = tuple(part.matcher.suggestions(obs.text))
+            shown: tuple[RankedCause, ...] = ()
+        else:
+            if not informative:
+                message = (
+                    "Ranked on the error code alone: no symptom or reading matched, "
+                    "so these are the code's causes by prior frequency."
+                )
+                suggestions = tuple(part.matcher.suggestions(obs.text))
+            shown = tuple(
+                rc
+                for rc in ranked[:MAX_CAUSES]
+                if rc.confidence >= MIN_CONFIDENCE and (rc.evidence or not informative)
+            )
+        return Diagnosis(obs, part.key, shown, tuple(ranked), message, suggestions)
+
+    def why_not(self, diagnosis: Diagnosis, query: str) -> dict[str, object]:
+        """Explain what evidence a cause lacked or had against it."""
+        q = query.lower()
+        pool = diagnosis.all_causes
+        found = next((rc for rc in pool if rc.cause.id == query), None) or next(
+            (rc for rc in pool if q in rc.cause.title.lower()), None
+        )
+        if found is None:
+            titles = ", ".join(rc.cause.title for rc in pool[:12])
+            return {
+                "error": f"no cause matching {query!r} in partition {diagnosis.partition}; "
+                f"known: {titles}"
+            }
+        rank = pool.index(found) + 1
+        matched = {e.matched for e in found.evidence}
+        part = self.partition(diagnosis.partition)
+        missing = [
+            {"text": o.text, "kind": o.kind, "source": f"{o.path}:{o.line}"}
+            for o in part.matcher.observables
+            if o.cause == found.cause.id and o.text not in matched
+        ]
+        for m in self.kb.measurements:
+            for imp in m.implications:
+                if imp.cause == found.cause.id:
+                    missing.append(
+                        {
+                            "text": f"reading: {m.text} -> {imp.when}: {imp.text}",
+                            "kind": "measurement",
+                            "source": f"{m.source.path}:{m.source.line_start}",
+                        }
+                    )
+        return {
+            "cause": found.cause.title,
+            "id": found.cause.id,
+            "rank": rank,
+            "confidence": round(found.confidence, 4),
+            "prior": found.cause.prior_basis,
+            "against": [e.__dict__ for e in found.evidence if e.weight < 0],
+            "for": [e.__dict__ for e in found.evidence if e.weight >= 0],
+            "not_observed": missing,
+        }
+
+
+def _norm_model(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", s.lower())
+
+
+def _clause_around(text: str, span: tuple[int, int]) -> str:
+    start = max(text.rfind(c, 0, span[0]) for c in ",;.") + 1
+    ends = [i for i in (text.find(c, span[1]) for c in ",;.") if i >= 0]
+    return text[start : min(ends) if ends else len(text)]

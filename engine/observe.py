@@ -1,0 +1,145 @@
+"""Observations -> facts: error codes, meter readings, symptom clauses (with their
+sense: fault asserted or normal behaviour), context events, port and generation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from engine.readings import Reading, parse_readings
+from kb.text import Clause, Lexicon, clauses, stem
+
+STATION_CODE = re.compile(r"\b[A-Z][A-Z0-9]{1,5}-ERR-[A-Z0-9]+(?:-[A-Z0-9]+)*\b", re.I)
+
+# OCPP 1.6 ChargePointErrorCode values (../shared/corpus/notes/ocpp16_chargepointerrorcode.csv)
+OCPP16_ERROR_CODES = (
+    "ConnectorLockFailure",
+    "EVCommunicationError",
+    "GroundFailure",
+    "HighTemperature",
+    "InternalError",
+    "LocalListConflict",
+    "NoError",
+    "OtherError",
+    "OverCurrentFailure",
+    "OverVoltage",
+    "PowerMeterFailure",
+    "PowerSwitchFailure",
+    "ReaderFailure",
+    "ResetFailure",
+    "UnderVoltage",
+    "WeakSignal",
+)
+_OCPP = re.compile(r"\b(" + "|".join(OCPP16_ERROR_CODES) + r")\b", re.I)
+# time since the station was last heard from: "last comm 12 mins ago", "15 min back"
+_ELAPSED = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|days?)\s+"
+    r"(?:ago|back)\b",
+    re.I,
+)
+_ELAPSED_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_PORT = re.compile(r"\bport\s*#?\s*(\d+)\b|\b(left|right)\s+port\b", re.I)
+_GEN = re.compile(r"\bgen(?:eration)?\s*([12])\b", re.I)
+_SERIAL = re.compile(r"\b(CT4[A-Z0-9]*-(\d)[A-Z0-9]{4,})\b", re.I)
+
+
+# what is left of "CP to GND 0V" once the reading is taken out
+_METER_WORDS = frozenset(
+    stem(w)
+    for w in [
+        "cp",
+        "pp",
+        "pe",
+        "ground",
+        "gnd",
+        "earth",
+        "l1",
+        "l2",
+        "pin",
+        "pins",
+        "reads",
+        "read",
+        "measures",
+        "measured",
+        "meter",
+        "multimeter",
+        "dmm",
+        "volts",
+        "ohms",
+        "both",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ErrorCodeObs:
+    code: str
+    kind: str  # "station" or "ocpp"
+
+
+@dataclass(frozen=True)
+class Observation:
+    text: str
+    clauses: tuple[Clause, ...]
+    readings: tuple[Reading, ...]
+    error_codes: tuple[ErrorCodeObs, ...]
+    port: int | None = None
+    generation: int | None = None
+    serial: str = ""
+    elapsed_s: tuple[float, ...] = field(default=())  # time since last contact, seconds
+
+
+def canonical_code(code: str) -> ErrorCodeObs:
+    m = _OCPP.fullmatch(code.strip())
+    if m:
+        name = next(c for c in OCPP16_ERROR_CODES if c.lower() == m.group(1).lower())
+        return ErrorCodeObs(name, "ocpp")
+    return ErrorCodeObs(code.strip().upper(), "station")
+
+
+def _strip_readings(text: str, readings: list[Reading]) -> str:
+    out = text
+    for r in sorted(readings, key=lambda r: -r.span[0]):
+        out = out[: r.span[0]] + " , " + out[r.span[1] :]
+    return out
+
+
+def observe(text: str, lexicon: Lexicon, error: str | None = None) -> Observation:
+    """Turn free text (plus an optional error code) into an Observation."""
+    codes: list[ErrorCodeObs] = []
+    if error:
+        codes.append(canonical_code(error))
+    for m in STATION_CODE.finditer(text):
+        codes.append(ErrorCodeObs(m.group(0).upper(), "station"))
+    for m in _OCPP.finditer(text):
+        codes.append(canonical_code(m.group(1)))
+    codes = list(dict.fromkeys(codes))
+    rest = STATION_CODE.sub(" ", text)
+    readings = parse_readings(rest)
+    symptom_text = _strip_readings(rest, readings)
+    port = None
+    pm = _PORT.search(text)
+    if pm:
+        port = int(pm.group(1)) if pm.group(1) else (1 if pm.group(2).lower() == "left" else 2)
+    gen = None
+    serial = ""
+    sm = _SERIAL.search(text)
+    if sm:
+        serial = sm.group(1).upper()
+        gen = int(sm.group(2)) if sm.group(2) in ("1", "2") else None
+    gm = _GEN.search(text)
+    if gm:
+        gen = int(gm.group(1))
+    return Observation(
+        text=text,
+        clauses=tuple(c for c in clauses(symptom_text, lexicon) if not c.terms <= _METER_WORDS),
+        readings=tuple(readings),
+        error_codes=tuple(codes),
+        port=port,
+        generation=gen,
+        serial=serial,
+        elapsed_s=tuple(
+            float(m.group(1)) * _ELAPSED_UNIT[m.group(2)[0].lower()]
+            for m in _ELAPSED.finditer(text)
+        ),
+    )

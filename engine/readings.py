@@ -1,0 +1,432 @@
+"""Meter readings as technicians type them in free text.
+
+"PP-PE 482 ohm", "CP to ground measures 0 V in standby", "measured 11.9VDC between CP
+and GND", "1k5", "PP to ground is open circuit", "phone shows 1 bar" ... become
+:class:`Reading` values in canonical units, with the test points named in the same
+clause. Units and test points come from :mod:`kb.units`, shared with ingest.
+
+How points are attached: the text is cut into sentences (". ", "!", "?", ";", newline).
+Within a sentence, every run of test points ("PP-PE", "CP to ground", "between CP and
+GND") is given to one reading: a run introduced by "on/at/across/between/from/of/to"
+("12 V on CP", "11.9VDC between CP and GND") belongs to the reading just before it when
+nothing but words separates them, otherwise (and for a bare run such as "CP-PE 12V" or
+"pilot reads 0 volts") to the next reading; either falls back to the other side when
+that side has no reading. A reading left without points takes those of the previous
+reading of the same quantity in the sentence when no comma separates them ("CP-PE 12 V
+in standby and 9 V plugged in").
+
+:attr:`Reading.span` and :attr:`Reading.text` cover the value and its unit (plus a
+trailing "DC"/"AC"), or the open-circuit phrase; not the test points.
+
+The parser never raises: any string gives a (possibly empty) list.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from kb.units import POINT_PATTERN, UNIT_PATTERN, canonical_points, canonical_unit
+
+__all__ = ["QUANTITIES", "Reading", "parse_readings"]
+
+# quantities a technician's reading may have (kb.units also knows power and frequency:
+# those are ratings such as "7 kW" or "1 kHz" rather than field readings, and are dropped)
+QUANTITIES = frozenset({"voltage", "resistance", "signal", "duration", "torque", "current"})
+
+
+@dataclass(frozen=True)
+class Reading:
+    quantity: str  # "voltage" | "resistance" | "signal" | "duration" | "torque" | "current"
+    value: float | None  # in the canonical unit; None only when open_circuit
+    unit: str  # canonical: "V", "ohm", "bar", "s", "Nm", "A"
+    points: tuple[str, ...]  # canonical test points (kb.units.canonical_points); () if none
+    open_circuit: bool
+    ac: bool | None  # True for VAC/"AC", False for VDC/"DC", None when not said
+    span: tuple[int, int]  # character span of the reading in the input text
+    text: str  # the matched text
+
+
+# --- values -------------------------------------------------------------------------
+
+# 1,500 (thousands) | 12.1 | 12,1 (decimal comma) | .5
+_NUM = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|\.\d+)"
+# a number not glued to a word, a number or a decimal point ("CT4000", "J1772", "v1.5");
+# a sign counts only when glued to the digits ("-12 V", not "9 - 12 V" nor "CP-12V")
+_VALUE = re.compile(
+    rf"(?<![\w.,])(?P<sign>[-+\u2212\u2013](?=[\d.]))?(?P<num>{_NUM})\s*"
+    rf"(?P<unit>{UNIT_PATTERN})(?![a-zA-Z0-9])",
+    re.I,
+)
+# resistor code: 1k5 = 1500 ohm, 4k7, 2M2, 4R7 = 4.7 ohm, 470R
+_CODE = re.compile(
+    r"(?<![\w.,])(?P<a>\d+)(?:(?P<mult>[kKMR])(?P<b>\d+)|(?P<r>R))"
+    r"(?:\s?(?:k?ohms?|k?\u03a9|k?\u03c9))?(?![a-zA-Z0-9])"
+)
+_CODE_FACTOR = {"k": Decimal(1000), "K": Decimal(1000), "M": Decimal(1000000), "R": Decimal(1)}
+# "zero volts", "one bar", "no bars"
+_WORD_NUMS = {
+    "no": 0,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+_WORD_VALUE = re.compile(
+    r"\b(?P<num>no|zero|one|two|three|four|five|six|seven|eight|nine|ten)\s+"
+    r"(?P<unit>volts?|ohms?|bars?|seconds?|minutes?|hours?|amps?)\b",
+    re.I,
+)
+_ACDC_AFTER = re.compile(r"\s*\(?\s*(?P<kind>ac|dc)\b\)?", re.I)
+_ACDC_BEFORE = re.compile(r"\b(?P<kind>ac|dc)\b[^\d,;:.]{0,30}$", re.I)
+_AGO = re.compile(r"\s+ago\b", re.I)
+# a bare "k" that counts something other than ohms: "$10k", "10k miles"
+_K_NOT_OHM = re.compile(
+    r"\s*(?:km|mi|miles?|kwh|cycles?|sessions?|charges?|users?|times|rpm|kg|lbs?|"
+    r"dollars?|usd|eur|views?|steps?)\b",
+    re.I,
+)
+# "10 a.m."; a lowercase "a" after a space is read as the article ("2 a day")
+_AM = re.compile(r"\.?\s?m\b", re.I)
+_MAX_DIGITS = 18
+
+# --- open circuit -------------------------------------------------------------------
+
+# always a reading: "open circuit", "open-circuit", "no continuity", "OL", "O.L."
+_OPEN_STRONG = re.compile(
+    r"\bopen[\s-]+circuit(?:ed)?\b|\bno\s+continuity\b|(?-i:\bO\.L\b\.?|\bOL\b)",
+    re.I,
+)
+# "open-circuit voltage" is a voltage, not an open circuit
+_OCV = re.compile(r"\s+(?:voltage|volts?|v)\b", re.I)
+_NEGATED = re.compile(r"\b(?:not|never|isn'?t|wasn'?t|aren'?t)\s+$", re.I)
+# a reading only when the clause is about resistance, continuity, test points or a meter
+_OPEN_WEAK = re.compile(
+    r"\b(?:open|infinite|infinity|ol)\b(?:\s*(?:ohms?|\u03a9|resistance)(?![a-zA-Z0-9]))?"
+    r"|\u221e(?:\s*(?:ohms?|\u03a9))?",
+    re.I,
+)
+_WEAK_BEFORE = re.compile(
+    r"\b(?:not|isn't|isnt|wasn't|wasnt|aren't|never|to|will|can|could|would|should|"
+    r"please|must|don't|dont|didn't|didnt|cannot|can't|cant)\s+$",
+    re.I,
+)
+_WEAK_AFTER = re.compile(
+    r"(?:\s+(?:the|a|an|up|it|them|this|that|its|their|his|her|my|our|your|door|doors|"
+    r"cabinet|cover|lid|enclosure|panel|box|app|ticket|tickets|case|session|sessions|"
+    r"hours|house|to|for|source|issue|question|item|items|order|work|loop|number|"
+    r"amount|access)\b|-\w)",
+    re.I,
+)
+_CONTEXT = re.compile(
+    r"ohm|\u03a9|\u03c9|\bresist|\bcontinuity|\bmultimeter|\bdmm\b|\bohmmeter|\bmeas(?:ur|\.)"
+    r"|\bmeter\s+(?:reads?|shows?|says?|said|displays?|gives?|reading|showed)|\bprobes?\b",
+    re.I,
+)
+# what may stand next to "open" in a clause of its own: "..., open." / "reads open"
+_FILLER = re.compile(
+    r"^[\W_]*(?:(?:it'?s|it|is|was|reads?|shows?|showed|read|just|still|fully|completely|"
+    r"totally|then|now|again|also)[\W_]*)*$",
+    re.I,
+)
+
+# --- test points --------------------------------------------------------------------
+
+_POINT_ALIASES = {"prox": "pp", "chassis": "earth"}
+_POINT = re.compile(
+    rf"\b(?P<name>{POINT_PATTERN}|prox|chassis|n)\b(?!-ERR)"
+    r"(?:\s+(?:pins?|lines?|wires?|terminals?|conductors?|contacts?|signal))?",
+    re.I,
+)
+_CONN = re.compile(
+    r"\s*(?:-|\u2013|\u2014|/|&|<->|<=>|\u2194|\u2192|->|=>)\s*"
+    r"|\s+(?:to|vs\.?|versus|with respect to|relative to|wrt)\s+(?:the\s+)?"
+    r"|\s+(?P<and>and)\s+(?:the\s+)?",
+    re.I,
+)
+_CUE = re.compile(r"\b(?P<cue>on|at|across|between|from|of|to)\s+(?:the\s+)?$", re.I)
+
+# --- sentences and clauses ----------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[;\n\r]")
+_ABBREV = re.compile(
+    r"\b(?:approx|appr|ca|meas|min|max|avg|typ|e\.g|i\.e|vs|etc|nom|abt|est)$", re.I
+)
+_SUBCLAUSE_END = re.compile(r"[,;]|\bbut\b|\band\b|\bwhile\b|\bwhereas\b", re.I)
+
+
+@dataclass
+class _Candidate:
+    start: int
+    end: int
+    quantity: str
+    value: float | None
+    unit: str
+    open_circuit: bool
+    ac: bool | None
+    points: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Group:
+    start: int
+    end: int
+    names: list[str]
+    trailing: bool  # introduced by on/at/between...: belongs to the reading before it
+
+
+def _to_float(num: str, factor: float | Decimal, sign: str | None) -> float | None:
+    digits = num.replace(",", "").replace(".", "")
+    if len(digits.lstrip("0")) > _MAX_DIGITS:
+        return None
+    s = num
+    if "," in s:
+        # "1,500" thousands or "12,1" decimal comma
+        s = (
+            s.replace(",", "")
+            if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", s)
+            else (s.replace(",", "."))
+        )
+    try:
+        d = Decimal(s) * (factor if isinstance(factor, Decimal) else Decimal(repr(factor)))
+    except (InvalidOperation, ValueError):
+        return None
+    if sign in ("-", "\u2212", "\u2013"):
+        d = -d
+    v = float(d)
+    if not math.isfinite(v):
+        return None
+    return v + 0.0 if v != 0 else 0.0
+
+
+def _acdc(kind: str) -> bool:
+    return kind.lower() == "ac"
+
+
+def _value_candidates(text: str, taken: list[tuple[int, int]]) -> list[_Candidate]:
+    out: list[_Candidate] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or a >= e for s, e in taken)
+
+    for m in _CODE.finditer(text):
+        mult = m.group("mult") or "R"
+        num = m.group("a") + ("." + m.group("b") if m.group("b") else "")
+        v = _to_float(num, _CODE_FACTOR[mult], None)
+        if v is None or not free(m.start(), m.end()):
+            continue
+        out.append(_Candidate(m.start(), m.end(), "resistance", v, "ohm", False, None))
+        taken.append((m.start(), m.end()))
+
+    for m in _VALUE.finditer(text):
+        spelling = m.group("unit")
+        unit = canonical_unit(spelling)
+        if unit is None:
+            continue
+        canon, quantity, factor = unit
+        if quantity not in QUANTITIES:
+            continue
+        rest = text[m.end() :]
+        low = spelling.lower()
+        spaced = m.start("unit") > m.end("num")
+        if low == "a" and (_AM.match(rest) or (spelling == "a" and spaced)):
+            continue  # "10 a.m.", "2 a day"
+        if low == "k" and (
+            _K_NOT_OHM.match(rest)
+            or text[max(0, m.start() - 1) : m.start()] in ("$", "\u20ac", "\u00a3")
+        ):
+            continue
+        if quantity == "duration" and _AGO.match(rest):
+            continue  # "3 hours ago" is when, not how long
+        if not free(m.start(), m.end()):
+            continue
+        v = _to_float(m.group("num"), factor, m.group("sign"))
+        if v is None:
+            continue
+        end = m.end()
+        ac: bool | None = None
+        if quantity in ("voltage", "current"):
+            compact = low.replace(" ", "")
+            if compact in ("vac", "vdc"):
+                ac = _acdc(compact[-2:])
+            else:
+                after = _ACDC_AFTER.match(rest)
+                if after:
+                    ac = _acdc(after.group("kind"))
+                    end = m.end() + after.end()
+                else:
+                    before = _ACDC_BEFORE.search(text, max(0, m.start() - 40), m.start())
+                    if before:
+                        ac = _acdc(before.group("kind"))
+        out.append(_Candidate(m.start(), end, quantity, v, canon, False, ac))
+        taken.append((m.start(), end))
+
+    for m in _WORD_VALUE.finditer(text):
+        word = m.group("num").lower()
+        unit = canonical_unit(m.group("unit"))
+        if unit is None or not free(m.start(), m.end()):
+            continue
+        canon, quantity, factor = unit
+        if word == "no" and quantity != "signal":
+            continue
+        if quantity == "duration" and _AGO.match(text, m.end()):
+            continue
+        v = float(_WORD_NUMS[word]) * factor
+        out.append(_Candidate(m.start(), m.end(), quantity, v, canon, False, None))
+        taken.append((m.start(), m.end()))
+    return out
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.group(0) == "." and _ABBREV.search(text, max(0, m.start() - 8), m.start()):
+            continue
+        bounds.append((start, m.end()))
+        start = m.end()
+    bounds.append((start, len(text)))
+    return [b for b in bounds if b[1] > b[0]]
+
+
+def _groups(text: str, lo: int, hi: int) -> list[_Group]:
+    """Runs of test points in text[lo:hi]: "PP-PE", "CP to ground", "between CP and GND"."""
+    tokens = [(m.start(), m.end(), m.group("name")) for m in _POINT.finditer(text, lo, hi)]
+    groups: list[_Group] = []
+    cue = ""
+    for start, end, name in tokens:
+        if groups:
+            g = groups[-1]
+            conn = _CONN.fullmatch(text, g.end, start)
+            if conn is not None and (conn.group("and") is None or cue == "between"):
+                g.end = end
+                g.names.append(name)
+                continue
+        cm = _CUE.search(text, max(lo, start - 20), start)
+        cue = cm.group("cue").lower() if cm else ""
+        groups.append(_Group(cm.start() if cm else start, end, [name], bool(cm)))
+    # a lone "N" is a letter, not neutral ("L1-N" is)
+    return [g for g in groups if not (len(g.names) == 1 and g.names[0].lower() == "n")]
+
+
+def _canon_points(names: list[str]) -> tuple[str, ...]:
+    return canonical_points([_POINT_ALIASES.get(n.lower(), n) for n in names])
+
+
+def _subclause(text: str, lo: int, hi: int, pos: int) -> tuple[int, int]:
+    """The comma/"but"/"and" clause of text[lo:hi] around pos ("between CP and PE" is one)."""
+    pairs = [(g.start, g.end) for g in _groups(text, lo, hi) if len(g.names) > 1]
+    a, b = lo, hi
+    for m in _SUBCLAUSE_END.finditer(text, lo, hi):
+        if any(s <= m.start() < e for s, e in pairs):
+            continue
+        if m.end() <= pos:
+            a = m.end()
+        elif m.start() >= pos:
+            b = m.start()
+            break
+    return a, b
+
+
+def _open_candidates(
+    text: str, taken: list[tuple[int, int]], sentences: list[tuple[int, int]]
+) -> list[_Candidate]:
+    out: list[_Candidate] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or a >= e for s, e in taken)
+
+    def add(a: int, b: int) -> None:
+        out.append(_Candidate(a, b, "resistance", None, "ohm", True, None))
+        taken.append((a, b))
+
+    for m in _OPEN_STRONG.finditer(text):
+        if m.group(0).lower().startswith("open") and _OCV.match(text, m.end()):
+            continue
+        if _NEGATED.search(text, max(0, m.start() - 12), m.start()):
+            continue  # "not open circuit"
+        if free(m.start(), m.end()):
+            add(m.start(), m.end())
+
+    for m in _OPEN_WEAK.finditer(text):
+        if not free(m.start(), m.end()):
+            continue
+        if _WEAK_BEFORE.search(text, max(0, m.start() - 12), m.start()):
+            continue
+        if _WEAK_AFTER.match(text, m.end()):
+            continue
+        lo, hi = next(((a, b) for a, b in sentences if a <= m.start() < b), (0, len(text)))
+        a, b = _subclause(text, lo, hi, m.start())
+        around = text[a : m.start()] + " " + text[m.end() : b]
+        if _FILLER.match(around):
+            a, b = lo, hi  # "..., open." : the whole sentence is the context
+        region = text[a : m.start()] + " " + text[m.end() : b]
+        if _CONTEXT.search(m.group(0)) or _CONTEXT.search(region) or _groups(text, a, b):
+            add(m.start(), m.end())
+    return out
+
+
+def _attach_points(text: str, lo: int, hi: int, cands: list[_Candidate]) -> None:
+    if not cands:
+        return
+    for g in _groups(text, lo, hi):
+        before = [c for c in cands if c.end <= g.start]
+        after = [c for c in cands if c.start >= g.end]
+        prev = before[-1] if before else None
+        nxt = after[0] if after else None
+        target: _Candidate | None
+        if g.trailing:
+            glued = prev is not None and not re.search(r"[,;:()]", text[prev.end : g.start])
+            target = prev if (glued or nxt is None) else nxt
+        else:
+            target = nxt if nxt is not None else prev
+        if target is not None:
+            target.points.extend(g.names)
+    for i, c in enumerate(cands):
+        if c.points or i == 0:
+            continue
+        p = cands[i - 1]
+        if p.points and p.quantity == c.quantity and not re.search(r"[,;]", text[p.end : c.start]):
+            c.points.extend(p.points)
+
+
+def _parse(text: str) -> list[Reading]:
+    taken: list[tuple[int, int]] = []
+    sentences = _sentences(text)
+    cands = _value_candidates(text, taken)
+    cands += _open_candidates(text, taken, sentences)
+    cands.sort(key=lambda c: c.start)
+    for lo, hi in sentences:
+        _attach_points(text, lo, hi, [c for c in cands if lo <= c.start < hi])
+    return [
+        Reading(
+            quantity=c.quantity,
+            value=c.value,
+            unit=c.unit,
+            points=_canon_points(c.points),
+            open_circuit=c.open_circuit,
+            ac=c.ac,
+            span=(c.start, c.end),
+            text=text[c.start : c.end],
+        )
+        for c in cands
+    ]
+
+
+def parse_readings(text: str) -> list[Reading]:
+    """Meter readings in technician free text, in order of appearance. Never raises."""
+    if not isinstance(text, str) or not text:
+        return []
+    try:
+        return _parse(text)
+    except Exception:  # a field tool must not crash on odd input; the fuzz test guards this
+        return []

@@ -1,0 +1,344 @@
+"""experta rules generated from the knowledge base (the only module importing experta).
+
+One engine class per knowledge-base partition is generated and instantiated once;
+each query resets it, declares the observation facts and runs it. Rules:
+
+- an observable KB text matched by an observation clause -> a contribution for
+  (or, when the senses differ, against) its cause;
+- a meter reading against a measurement's expected range and implications ->
+  contributions for the implied causes (out of range) or against them (in range);
+- a reported error code -> for the causes of that code, against the causes of the
+  same equipment's other codes;
+- a curated context rule (site event) -> for its cause.
+
+Every derived ``Contribution`` carries an id built from what produced it, so
+experta's de-duplication of identical facts never merges two pieces of evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from experta import MATCH, Fact, KnowledgeEngine, Rule
+
+from engine.match import Observable
+from kb.schema import Cause, ContextRule, Measurement
+
+ERROR_CODE_LR = 3.0
+READING_QUANTITIES = frozenset({"voltage", "resistance", "signal", "duration"})
+AGAINST_DAMPING = 0.8
+IN_RANGE_LR = 0.25
+EQUALS_TOLERANCE = 0.15
+
+
+class MatchFact(Fact):  # type: ignore[misc]
+    """An observation clause matched an observable KB text."""
+
+
+class ReadingFact(Fact):  # type: ignore[misc]
+    """A meter reading from the observation."""
+
+
+class ErrorFact(Fact):  # type: ignore[misc]
+    """An error code reported by the station (or given with --error)."""
+
+
+class ContextFact(Fact):  # type: ignore[misc]
+    """A curated context rule whose phrase occurs in the observation."""
+
+
+class Contribution(Fact):  # type: ignore[misc]
+    """Derived: log-likelihood-ratio contribution of one piece of evidence to a cause."""
+
+
+@dataclass(frozen=True)
+class Contrib:
+    id: str
+    cause: str
+    logw: float
+    kind: str
+    observation: str
+    matched: str
+    path: str
+    line: int
+
+
+def _points_ok(reading: tuple[str, ...], expected: tuple[str, ...]) -> bool:
+    if not reading or not expected:
+        return True
+    return set(reading) <= set(expected) or set(expected) <= set(reading)
+
+
+def classify(m: Measurement, value: float | None, open_circuit: bool) -> list[tuple[str, float]]:
+    """(implication 'when', matched?) pairs for a reading against a measurement."""
+    out: list[tuple[str, float]] = []
+    lo, hi = m.low, m.high
+    for imp in m.implications:
+        hit = False
+        if imp.when == "open":
+            hit = open_circuit
+        elif open_circuit or value is None:
+            hit = False
+        elif imp.when == "zero":
+            hit = abs(value) < max(0.05 * (hi or 1.0), 0.3)
+        elif imp.when == "low":
+            # "1 bar or less" names an inclusive bound; the range's own low is exclusive
+            hit = (value <= imp.value) if imp.value is not None else (lo is not None and value < lo)
+        elif imp.when == "high":
+            hit = (value >= imp.value) if imp.value is not None else (hi is not None and value > hi)
+        elif imp.when == "equals" and imp.value is not None:
+            hit = abs(value - imp.value) <= EQUALS_TOLERANCE * abs(imp.value)
+        out.append((imp.cause, 1.0 if hit else 0.0))
+    return out
+
+
+def in_range(m: Measurement, value: float | None, open_circuit: bool) -> bool:
+    if open_circuit or value is None or m.low is None:
+        return False
+    hi = m.high if m.high is not None else math.inf
+    return m.low <= value <= hi
+
+
+class Builder:
+    """Generates the rules of one partition's engine."""
+
+    def __init__(self) -> None:
+        self.attrs: dict[str, Any] = {}
+
+    def add(self, rule: Any, action: Callable[..., None]) -> None:
+        self.attrs[f"rule_{len(self.attrs)}"] = rule(action)
+
+    def observable(self, o: Observable) -> None:
+        strength = math.log(o.strength)
+        sign = 1.0 if o.polarity == "for" else -1.0
+
+        def action(self: KnowledgeEngine, obs: int, sim: float, agrees: bool, text: str) -> None:
+            w = sign * strength * sim * (1.0 if agrees else -AGAINST_DAMPING)
+            self.declare(
+                Contribution(
+                    id=f"{o.id}@{obs}",
+                    cause=o.cause,
+                    logw=w,
+                    kind=o.kind if agrees else f"{o.kind} (denied)",
+                    observation=text,
+                    matched=o.text,
+                    path=o.path,
+                    line=o.line,
+                )
+            )
+
+        self.add(
+            Rule(
+                MatchFact(
+                    evidence=o.id,
+                    obs=MATCH.obs,
+                    sim=MATCH.sim,
+                    agrees=MATCH.agrees,
+                    text=MATCH.text,
+                )
+            ),
+            action,
+        )
+
+    def measurement(self, m: Measurement, strength_of: Callable[[str], float]) -> None:
+        def action(
+            self: KnowledgeEngine,
+            rid: int,
+            value: float | None,
+            open_circuit: bool,
+            points: tuple[str, ...],
+            text: str,
+            pressed: bool,
+            elapsed: bool,
+        ) -> None:
+            if not _points_ok(points, m.points):
+                return
+            if m.quantity == "duration" and not elapsed:
+                return  # only "last heard 12 min ago" is a reading of elapsed time
+            if pressed and "at rest" in m.condition:
+                return  # a reading with the button pressed says nothing about "at rest"
+            where = f"{'-'.join(m.points) or m.quantity} expected " + _range_text(m)
+            for cause, hit in classify(m, value, open_circuit):
+                if not cause:
+                    continue
+                if hit:
+                    w = math.log(strength_of("measurement"))
+                    kind = "reading out of range"
+                elif in_range(m, value, open_circuit):
+                    w = math.log(IN_RANGE_LR)
+                    kind = "reading in range"
+                else:
+                    continue
+                self.declare(
+                    Contribution(
+                        id=f"{m.id}:{cause}@r{rid}",
+                        cause=cause,
+                        logw=w,
+                        kind=kind,
+                        observation=text,
+                        matched=f"{m.text} ({where})",
+                        path=m.source.path,
+                        line=m.source.line_start,
+                    )
+                )
+
+        self.add(
+            Rule(
+                ReadingFact(
+                    quantity=m.quantity,
+                    id=MATCH.rid,
+                    value=MATCH.value,
+                    open_circuit=MATCH.open_circuit,
+                    points=MATCH.points,
+                    text=MATCH.text,
+                    pressed=MATCH.pressed,
+                    elapsed=MATCH.elapsed,
+                )
+            ),
+            action,
+        )
+
+    def error_code(self, cause: Cause, equipment_codes: frozenset[str]) -> None:
+        codes = frozenset(cause.error_codes)
+
+        def action(self: KnowledgeEngine, code: str) -> None:
+            if code in codes:
+                w = math.log(ERROR_CODE_LR)
+            elif codes and code in equipment_codes:
+                w = -math.log(ERROR_CODE_LR)
+            else:
+                return
+            self.declare(
+                Contribution(
+                    id=f"{cause.id}@err:{code}",
+                    cause=cause.id,
+                    logw=w,
+                    kind="error code",
+                    observation=code,
+                    matched=", ".join(sorted(codes)) or "-",
+                    path=cause.source.path,
+                    line=cause.source.line_start,
+                )
+            )
+
+        self.add(Rule(ErrorFact(code=MATCH.code)), action)
+
+    def context(self, rule: ContextRule) -> None:
+        def action(self: KnowledgeEngine, text: str, negated: bool) -> None:
+            w = math.log(rule.strength) * (-AGAINST_DAMPING if negated else 1.0)
+            self.declare(
+                Contribution(
+                    id=f"ctx:{rule.id}",
+                    cause=rule.cause,
+                    logw=w,
+                    kind="context (denied)" if negated else "context",
+                    observation=text,
+                    matched=rule.explanation,
+                    path=rule.source.path,
+                    line=rule.source.line_start,
+                )
+            )
+
+        self.add(Rule(ContextFact(rule=rule.id, text=MATCH.text, negated=MATCH.negated)), action)
+
+    def engine(self) -> KnowledgeEngine:
+        cls = type("PartitionEngine", (KnowledgeEngine,), dict(self.attrs))
+        return cls()
+
+
+def _range_text(m: Measurement) -> str:
+    if m.low is None:
+        return "see manual"
+    if m.high is None:
+        return f">= {m.low:g} {m.unit}"
+    if m.low == m.high:
+        return f"~{m.low:g} {m.unit}"
+    return f"{m.low:g}-{m.high:g} {m.unit}"
+
+
+class PartitionEngine:
+    """A built experta engine for one partition, reset per query."""
+
+    def __init__(
+        self,
+        observables: Iterable[Observable],
+        measurements: Iterable[Measurement],
+        causes: Iterable[Cause],
+        rules: Iterable[ContextRule],
+        measurement_strength: float = 8.0,
+    ) -> None:
+        b = Builder()
+        for o in observables:
+            b.observable(o)
+        for m in measurements:
+            # torques in an observation are not diagnostic; durations only as elapsed time
+            if m.quantity in READING_QUANTITIES and any(i.cause for i in m.implications):
+                b.measurement(m, lambda _kind: measurement_strength)
+        causes = list(causes)
+        all_codes = frozenset(c for cause in causes for c in cause.error_codes)
+        for cause in causes:
+            b.error_code(cause, all_codes)
+        for r in rules:
+            b.context(r)
+        self.rule_count = len(b.attrs)
+        self._engine = b.engine()
+
+    def run(self, facts: list[Fact]) -> list[Contrib]:
+        eng = self._engine
+        eng.reset()
+        for f in facts:
+            eng.declare(f)
+        eng.run()
+        out = []
+        for f in eng.facts.values():
+            if isinstance(f, Contribution):
+                out.append(
+                    Contrib(
+                        f["id"],
+                        f["cause"],
+                        float(f["logw"]),
+                        f["kind"],
+                        f["observation"],
+                        f["matched"],
+                        f["path"],
+                        int(f["line"]),
+                    )
+                )
+        return out
+
+
+def match_fact(evidence: str, obs: int, sim: float, agrees: bool, text: str) -> Fact:
+    return MatchFact(evidence=evidence, obs=obs, sim=sim, agrees=agrees, text=text)
+
+
+def reading_fact(
+    rid: int,
+    quantity: str,
+    value: float | None,
+    open_circuit: bool,
+    points: tuple[str, ...],
+    text: str,
+    pressed: bool,
+    elapsed: bool,
+) -> Fact:
+    return ReadingFact(
+        id=rid,
+        quantity=quantity,
+        value=value,
+        open_circuit=open_circuit,
+        points=points,
+        text=text,
+        pressed=pressed,
+        elapsed=elapsed,
+    )
+
+
+def error_fact(code: str) -> Fact:
+    return ErrorFact(code=code)
+
+
+def context_fact(rule: str, text: str, negated: bool) -> Fact:
+    return ContextFact(rule=rule, text=text, negated=negated)
