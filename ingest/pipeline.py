@@ -77,7 +77,7 @@ def read_text(path: Path) -> str:
         raise ManualError(shown, 1, f"expected a readable file ({e.strerror})") from None
     try:
         # CR LF and lone CR end lines, as markdown-it reads them
-        return re.sub(r"\r\n?", "\n", data.decode("utf-8"))
+        return re.sub(r"\r\n?", "\n", data.decode("utf-8-sig"))
     except UnicodeDecodeError as e:
         line = len(re.findall(rb"\r\n?|\n", data[: e.start])) + 1
         raise ManualError(

@@ -91,7 +91,9 @@ def load_yaml(path: Path, display: str | None = None) -> Node:
     try:
         root = yaml.compose(text)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
+        # an unclosed quote is reported at the end of the file: the context mark
+        # (where the scalar started) is the line the writer has to fix
+        mark = e.context_mark or e.problem_mark
         line = mark.line + 1 if mark else 1
         raise CuratedError(shown, line, f"expected valid YAML ({e.problem})") from None
     if root is None:
