@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from engine import rules
 from engine.match import Matcher
 from engine.observe import Observation, observe
+from engine.plan import Plan, Planner
 from kb.schema import Cause, KnowledgeBase
 from kb.text import Lexicon, apply_lexicon, words
 
@@ -57,7 +58,7 @@ class Diagnosis:
     all_causes: tuple[RankedCause, ...]
     message: str = ""
     suggestions: tuple[str, ...] = ()
-    questions: tuple[dict[str, object], ...] = field(default=())
+    plan: Plan | None = None
 
     @property
     def has_evidence(self) -> bool:
@@ -92,6 +93,7 @@ class Diagnoser:
         self.kb = kb
         self.lexicon = lexicon_of(kb)
         self._partitions: dict[str, Partition] = {}
+        self.planner = Planner(kb, self.lexicon)
         self.code_equipment: dict[str, set[str]] = {}
         for ec in kb.error_codes:
             self.code_equipment.setdefault(ec.code, set()).add(ec.equipment)
@@ -131,7 +133,13 @@ class Diagnoser:
         part = self.partition(key)
         facts = self._facts(obs, part)
         contribs = part.engine.run(facts)
-        return self._rank(obs, part, contribs)
+        d = self._rank(obs, part, contribs)
+        if not d.causes:
+            return d
+        conf = [(rc.cause.id, rc.confidence) for rc in d.all_causes]
+        observed = {e.matched for rc in d.causes for e in rc.evidence}
+        plan = self.planner.plan(conf, text=text, generation=obs.generation, observed=observed)
+        return replace(d, plan=plan)
 
     # ------------------------------------------------------------ facts
 

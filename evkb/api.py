@@ -88,13 +88,52 @@ def diagnosis_json(d: Any) -> dict[str, Any]:
                 "sources": sources,
             }
         )
+    plan = d.plan
     out: dict[str, Any] = {
         "causes": causes,
         "procedure": [],
         "parts": [],
         "tools": [],
-        "questions": list(d.questions),
+        "questions": [],
     }
+    if plan is not None:
+        out["procedure"] = [
+            {
+                "id": ps.step.id,
+                "title": ps.step.title,
+                "minutes": ps.step.minutes,
+                "requires_lockout": ps.step.requires_lockout,
+                "reason": ps.reason,
+                "causes": list(ps.causes),
+                "source": {"path": ps.step.source.path, "line": ps.step.source.line_start},
+            }
+            for ps in plan.steps
+        ]
+        out["parts"] = [
+            {
+                "name": pn.part.name,
+                "variant": pn.variant,
+                "variants": list(pn.choices),
+                "variant_basis": pn.basis,
+                "probability": round(pn.probability, 4),
+                "id": pn.part.id,
+            }
+            for pn in plan.parts
+        ]
+        out["tools"] = [
+            {"name": t.name, "specification": t.specification, "id": t.id} for t in plan.tools
+        ]
+        out["questions"] = [
+            {
+                "text": q.text,
+                "separates": list(q.separates),
+                "minutes": q.minutes,
+                "source": q.source,
+            }
+            for q in plan.questions
+        ]
+        out["minutes"] = plan.minutes
+        out["expected_minutes"] = round(plan.expected_minutes, 1)
     if d.message:
         out["message"] = d.message
         out["suggestions"] = list(d.suggestions)

@@ -39,6 +39,7 @@ class Curated:
     measurements: list[Node] = field(default_factory=list)
     context_rules: list[Node] = field(default_factory=list)
     step_costs: list[Node] = field(default_factory=list)
+    cause_steps: list[Node] = field(default_factory=list)
     default_minutes_per_substep: float = 3.0
 
 
@@ -76,6 +77,7 @@ def load(directory: Path | None = None) -> Curated:
         measurements=records(know, "measurements"),
         context_rules=records(know, "context_rules"),
         step_costs=records(costs, "step_costs"),
+        cause_steps=records(know, "cause_steps"),
     )
     per = costs.get("default_minutes_per_substep", (int, float), required=False)
     if per is not None:
@@ -98,6 +100,9 @@ def load(directory: Path | None = None) -> Curated:
         _strength(rec)
     for rec in cur.step_costs:
         rec.text("step"), rec.number("minutes"), rec.text("assumption")
+    for rec in cur.cause_steps:
+        rec.text("cause"), rec.text("quote")
+        rec.strings("tests", required=False), rec.strings("fixes", required=False)
     return cur
 
 
@@ -121,14 +126,16 @@ def _norm(s: str) -> str:
 
 
 def cite(rec: Node, manual: str, texts: dict[str, tuple[str, str]]) -> Source | None:
-    """Resolve ``quote`` to the lines of ``manual`` that hold it."""
+    """Resolve ``quote`` to the fewest lines of ``manual`` that hold it (at most
+    six): the first line where the quote ends, extended back only as far as the
+    quote needs."""
     if manual not in texts:
         return None
     path, text = texts[manual]
     quote = _norm(rec.text("quote"))
     lines = text.split("\n")
-    for i in range(len(lines)):
-        for j in range(i, min(i + 6, len(lines))):
+    for j in range(len(lines)):
+        for i in range(j, max(j - 6, -1), -1):
             if quote in _norm(" ".join(lines[i : j + 1])):
                 return Source(path, i + 1, j + 1)
     raise rec.node("quote").fail(f"expected the quote to appear in manual {manual!r}")
@@ -241,6 +248,25 @@ def apply(kb: KnowledgeBase, cur: Curated, texts: dict[str, tuple[str, str]]) ->
             )
         )
     step_ids = {s.id for s in kb.steps}
+    links: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for rec in cur.cause_steps:
+        cid = known(rec)
+        if cid is None:
+            continue
+        cite(rec, rec.text("manual", required=False) or cid.split("/", 1)[0], texts)
+        ids = {k: rec.strings(k, required=False) for k in ("tests", "fixes")}
+        for key, values in ids.items():
+            for sid in values:
+                if sid.split("/", 1)[0] in texts and sid not in step_ids:
+                    raise rec.node(key).fail(f"expected a known step id, not {sid!r}")
+        links[cid] = (
+            tuple(s for s in ids["tests"] if s in step_ids),
+            tuple(s for s in ids["fixes"] if s in step_ids),
+        )
+    causes = [
+        replace(c, tests=links[c.id][0], fixes=links[c.id][1]) if c.id in links else c
+        for c in causes
+    ]
     costs: dict[str, StepCost] = {}
     for rec in cur.step_costs:
         sid = rec.text("step")

@@ -74,6 +74,8 @@ class Cause:
     notes: str
     remedy: str
     source: Source
+    tests: tuple[str, ...] = ()  # curated: steps that test this cause (step ids)
+    fixes: tuple[str, ...] = ()  # curated: steps that fix it
 
 
 Polarity = Literal["for", "against"]

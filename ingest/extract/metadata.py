@@ -11,6 +11,7 @@ from ingest.state import IngestState
 from kb.schema import Manual
 
 _KEY_LINE = re.compile(r"^\*\*([^*:]+):\*\*\s*(.*)$")
+_LOOSE_H1 = re.compile(r"^#(?![#\s])(.+?)\s*#*\s*$")
 _DOC_TYPE = re.compile(r"^document type\s*:\s*(.+)$", re.I)
 CODE = re.compile(r"\b[A-Z][A-Z0-9]{1,5}-ERR-[A-Z0-9]+(?:-[A-Z0-9]+)*\b")
 
@@ -83,6 +84,14 @@ def run(state: IngestState) -> None:
                     continue
                 fields[key] = re.sub(r"[`*]", "", km.group(2)).strip()
                 end = max(end, ln.number)
+    if not title:
+        # no level-1 heading: a first line written '#Title' (no space, so not a
+        # CommonMark heading) still names the document
+        first = next((i for i, raw in enumerate(doc.source_lines, 1) if raw.strip()), 0)
+        hm = _LOOSE_H1.match(doc.source_lines[first - 1]) if first else None
+        if hm and not front:
+            title = hm.group(1)
+            start = end = first
     if not title:
         title = state.manual_id.replace("-", " ")
     codes = tuple(CODE.findall(fields.get("error_codes", "")))

@@ -50,6 +50,25 @@ def _rule(
     )
 
 
+def _ppe_items(text: str) -> tuple[str, ...]:
+    """'Safety glasses, ESD awareness (touch chassis). Gloves recommended (x, y).'
+    -> one item per piece of equipment: split at commas, semicolons and sentence
+    ends, but not inside parentheses."""
+    items: list[str] = []
+    depth = 0
+    buf = ""
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        end_of_sentence = ch == "." and (i + 1 == len(text) or text[i + 1].isspace())
+        if depth <= 0 and (ch in ",;" or end_of_sentence):
+            items.append(buf)
+            buf = ""
+            continue
+        buf += ch
+    items.append(buf)
+    return tuple(t for t in (re.sub(r"^(?:and|or)\s+", "", p.strip(" .")) for p in items) if t)
+
+
 def _sentence(state: IngestState, text: str, line: int, end: int) -> None:
     fm = _FOR.match(text)
     if fm:
@@ -60,10 +79,7 @@ def _sentence(state: IngestState, text: str, line: int, end: int) -> None:
             return
     pm = _PPE.match(text)
     if pm:
-        items = tuple(
-            p.strip(" .") for p in re.split(r"\.\s+|;\s*", pm.group("ppe")) if p.strip(" .")
-        )
-        _rule(state, "all work", None, text, line, end, ppe=items)
+        _rule(state, "all work", None, text, line, end, ppe=_ppe_items(pm.group("ppe")))
         return
     found = False
     for sm in _SUBJ_REQ.finditer(text):
@@ -100,6 +116,14 @@ def run(state: IngestState) -> None:
                 )
                 continue
             before = len(state.get("safety"))
+            ppe_block = _PPE.match(block.text)
+            if ppe_block:
+                # a PPE paragraph lists equipment, possibly over several sentences
+                # ("Safety glasses. Gloves recommended for cable handling.")
+                ppe = _ppe_items(ppe_block.group("ppe"))
+                _rule(
+                    state, "all work", None, block.text, block.line_start, block.line_end, ppe=ppe
+                )
             lm = re.search(r"(?P<label>[A-Za-z][\w /-]{1,30}?) precautions?:", block.text, re.I)
             if lm:
                 _rule(
@@ -112,6 +136,8 @@ def run(state: IngestState) -> None:
                     ppe=(lm.group("label") + " precautions",),
                 )
             for s in split_lines(block.lines, sec.title):
+                if ppe_block and _PPE.match(s.text):
+                    continue
                 _sentence(state, s.text, s.line_start, s.line_end)
             if len(state.get("safety")) == before and _VOLT.search(block.text):
                 _rule(state, "voltages present", None, block.text, block.line_start, block.line_end)

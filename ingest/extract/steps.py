@@ -127,13 +127,13 @@ def run(state: IngestState) -> None:
     steps = _link_tools(state, steps)
     # lockout: the step whose first sub-step applies LOTO opens the cabinet; the
     # steps after it work inside (unless done from the portal) and require it;
-    # verification removes LOTO, so it comes after it too.
+    # verification comes after every step (the planner's graph orders it last).
     lock = next((i for i, s in enumerate(steps) if s.substeps and _LOCK.match(s.substeps[0])), None)
     for i, s in enumerate(steps):
         if lock is not None and i == lock:
             s = _replace(s, requires_lockout=True)
         elif lock is not None and i > lock and _LIST_SECTION.search(s.title):
-            s = _replace(s, requires=(steps[lock].id,))
+            pass  # verification follows whatever was done; LOTO only if it was applied
         elif lock is not None and i > lock:
             text = s.title + " " + " ".join(s.substeps)
             inside = bool(_INSIDE.search(text)) and not (

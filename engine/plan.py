@@ -1,0 +1,377 @@
+"""Step graph and the minimal safe procedure (small pure functions over networkx).
+
+Edges are preconditions: the lockout step before every step that works inside
+the cabinet, and every step before verification (which removes the lockout).
+A cause is *tested* by the steps whose lines hold its evidence or its measurement
+(the manual says where to look) and *fixed* by the step whose title its remedy or
+title names. The minimal procedure for a diagnosis holds the tests of the likely
+causes, the fix of the most likely, their prerequisites and verification, ordered
+by efficiency = P(step resolves or decides) / minutes within the precedence
+constraints (decision-theoretic troubleshooting)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from kb.errors import KBError
+from kb.schema import Cause, KnowledgeBase, Part, Step, Tool
+from kb.text import Lexicon, containment, terms
+
+VERIFY = re.compile(r"verification|testing|commissioning", re.I)
+LIKELY_MASS = 0.8  # causes kept until this much of the probability is covered
+MIN_LIKELY = 0.08
+MAX_LIKELY = 3
+FIX_THRESHOLD = 0.5
+
+
+def step_graph(kb: KnowledgeBase) -> nx.DiGraph:
+    """DiGraph of all steps; edge u -> v means u must be done before v."""
+    g: nx.DiGraph = nx.DiGraph()
+    by_manual: dict[str, list[Step]] = {}
+    for s in kb.steps:
+        g.add_node(s.id, step=s)
+        by_manual.setdefault(s.manual, []).append(s)
+    for s in kb.steps:
+        for r in s.requires:
+            if r not in g:
+                raise KBError(f"{s.source.cite()}: step {s.id} requires unknown step {r}")
+            g.add_edge(r, s.id)
+    for steps in by_manual.values():
+        verify = [s for s in steps if VERIFY.search(s.title)]
+        for v in verify:
+            for s in steps:
+                if s.id != v.id and not VERIFY.search(s.title):
+                    g.add_edge(s.id, v.id)
+    check_acyclic(g)
+    return g
+
+
+def check_acyclic(g: nx.DiGraph) -> None:
+    try:
+        cycle = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        return
+    names = " -> ".join(str(u) for u, _v in cycle) + f" -> {cycle[0][0]}"
+    raise KBError(f"step precedence has a cycle: {names}")
+
+
+@dataclass(frozen=True)
+class CauseSteps:
+    tests: tuple[str, ...]
+    fixes: tuple[str, ...]
+
+
+def _within(step: Step, path: str, line: int) -> bool:
+    return step.source.path == path and step.source.line_start <= line <= step.source.line_end
+
+
+def cause_steps(kb: KnowledgeBase, lexicon: Lexicon) -> dict[str, CauseSteps]:
+    """Which steps test and which fix each cause."""
+    steps_by_manual: dict[str, list[Step]] = {}
+    for s in kb.steps:
+        steps_by_manual.setdefault(s.manual, []).append(s)
+    evidence_by_cause: dict[str, list[tuple[str, int, str]]] = {}
+    for e in kb.evidence:
+        evidence_by_cause.setdefault(e.cause, []).append(
+            (e.source.path, e.source.line_start, e.text)
+        )
+    for m in kb.measurements:
+        for imp in m.implications:
+            if imp.cause:
+                evidence_by_cause.setdefault(imp.cause, []).append(
+                    (m.source.path, m.source.line_start, m.text)
+                )
+    out: dict[str, CauseSteps] = {}
+    for c in kb.causes:
+        steps = steps_by_manual.get(c.manual, [])
+        places = [(c.source.path, c.source.line_start, "")] + evidence_by_cause.get(c.id, [])
+        tests = tuple(
+            s.id
+            for s in steps
+            if not VERIFY.search(s.title) and any(_within(s, p, ln) for p, ln, _t in places)
+        )
+        out[c.id] = CauseSteps(
+            tuple(dict.fromkeys(c.tests + tests)), c.fixes or _fix(c, steps, places, lexicon)
+        )
+        continue
+    return out
+
+
+def _fix(
+    c: Cause, steps: list[Step], places: list[tuple[str, int, str]], lexicon: Lexicon
+) -> tuple[str, ...]:
+    """The step that fixes a cause: the one whose sub-step its remedy describes
+    ("Cleared by remote or physical reboot"), else the one whose title the cause
+    names ("Retractor spring broken" -> "Retractor Spring Replacement")."""
+    work = [s for s in steps if not VERIFY.search(s.title)]
+    text = " ".join([_bare(c.title), c.remedy, *(t for _p, _l, t in places if t)])
+    want = terms(text, lexicon)
+    best: tuple[float, str] | None = None
+    for s in work:
+        score = containment(terms(_bare(s.title), lexicon), want)
+        if score >= FIX_THRESHOLD and (best is None or score > best[0]):
+            best = (score, s.id)
+    if best is not None and best[0] >= 0.6:
+        return (best[1],)
+    if c.remedy:
+        rem = terms(c.remedy, lexicon)
+        for s in work:
+            if any(containment(rem, terms(sub, lexicon)) >= 0.6 for sub in s.substeps):
+                return (s.id,)
+    return (best[1],) if best else ()
+
+
+def _bare(title: str) -> str:
+    return re.sub(r"\(.*?\)", "", title)
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    step: Step
+    reason: str  # "test", "fix", "prerequisite", "verification"
+    causes: tuple[str, ...]
+    efficiency: float
+
+
+@dataclass(frozen=True)
+class PartNeed:
+    part: Part
+    probability: float
+    variant: str  # resolved variant, or "" when the choice is left open
+    choices: tuple[str, ...]
+    basis: str
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    separates: tuple[str, ...]
+    value: float
+    minutes: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[PlannedStep, ...]
+    minutes: float
+    expected_minutes: float
+    parts: tuple[PartNeed, ...]
+    tools: tuple[Tool, ...]
+    questions: tuple[Question, ...] = field(default=())
+
+
+def likely(confidences: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The causes worth acting on: best first until LIKELY_MASS is covered."""
+    out: list[tuple[str, float]] = []
+    mass = 0.0
+    for cid, p in confidences:
+        if len(out) >= MAX_LIKELY or (out and p < MIN_LIKELY) or mass >= LIKELY_MASS:
+            break
+        out.append((cid, p))
+        mass += p
+    return out
+
+
+class Planner:
+    """Built once per knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase, lexicon: Lexicon) -> None:
+        self.kb = kb
+        self.lexicon = lexicon
+        self.graph = step_graph(kb)
+        self.links = cause_steps(kb, lexicon)
+        self.steps = {s.id: s for s in kb.steps}
+        self.parts = {p.id: p for p in kb.parts}
+        self.tools = {t.id: t for t in kb.tools}
+
+    def plan(
+        self,
+        confidences: Sequence[tuple[str, float]],
+        *,
+        text: str = "",
+        generation: int | None = None,
+        observed: Iterable[str] = (),
+    ) -> Plan:
+        top = likely(confidences)
+        if not top:
+            return Plan((), 0.0, 0.0, (), ())
+        p = dict(confidences)
+        chosen: dict[str, tuple[str, set[str]]] = {}
+
+        def want(sid: str, reason: str, cause: str) -> None:
+            r, cs = chosen.get(sid, (reason, set()))
+            if reason == "fix" or r != "fix":
+                r = reason if r not in ("fix",) else r
+            cs.add(cause)
+            chosen[sid] = (r, cs)
+
+        for cid, _p in top:
+            for sid in self.links[cid].tests:
+                want(sid, "test", cid)
+        best = top[0][0]
+        for sid in self.links[best].fixes:
+            want(sid, "fix", best)
+        # a second cause fixed by the same step as the first rides along
+        for cid, _p in top[1:]:
+            for sid in self.links[cid].fixes:
+                if sid in chosen:
+                    want(sid, "fix", cid)
+        # prerequisites and verification
+        needed = set(chosen)
+        for sid in list(chosen):
+            for anc in nx.ancestors(self.graph, sid):
+                if not VERIFY.search(self.steps[anc].title) and anc not in chosen:
+                    needed.add(anc)
+                    chosen[anc] = ("prerequisite", set())
+        manuals = {self.steps[s].manual for s in needed}
+        for s in self.kb.steps:
+            if s.manual in manuals and VERIFY.search(s.title) and needed:
+                needed.add(s.id)
+                chosen[s.id] = ("verification", set())
+        sub = self.graph.subgraph(needed)
+
+        def efficiency(sid: str) -> float:
+            reason, causes = chosen[sid]
+            step = self.steps[sid]
+            prob = sum(p.get(c, 0.0) for c in causes)
+            return prob / max(step.minutes, 1.0)
+
+        # prerequisites inherit the best efficiency of what they unlock
+        eff = {sid: efficiency(sid) for sid in needed}
+        for sid in needed:
+            if chosen[sid][0] == "prerequisite":
+                eff[sid] = max(
+                    (eff[d] for d in nx.descendants(sub, sid) if chosen[d][0] != "prerequisite"),
+                    default=0.0,
+                )
+        order = list(nx.lexicographical_topological_sort(sub, key=lambda s: (-eff[s], s)))
+        planned = tuple(
+            PlannedStep(self.steps[s], chosen[s][0], tuple(sorted(chosen[s][1])), eff[s])
+            for s in order
+        )
+        minutes = sum(ps.step.minutes for ps in planned)
+        expected = expected_minutes(planned, p)
+        parts = self.part_needs(planned, confidences, text, generation)
+        tool_ids = dict.fromkeys(t for ps in planned for t in ps.step.tools)
+        tools = tuple(self.tools[t] for t in tool_ids if t in self.tools)
+        questions = self.questions(confidences, observed)
+        return Plan(planned, minutes, expected, parts, tools, questions)
+
+    def part_needs(
+        self,
+        planned: Sequence[PlannedStep],
+        confidences: Sequence[tuple[str, float]],
+        text: str,
+        generation: int | None,
+    ) -> tuple[PartNeed, ...]:
+        """Parts of the chosen fix steps; the probability a part is needed is the
+        sum of the confidences of the causes whose fix uses it."""
+        chosen = {ps.step.id for ps in planned}
+        prob: dict[str, float] = {}
+        for cid, pc in confidences:
+            for sid in self.links[cid].fixes:
+                if sid in chosen:
+                    for pid in self.steps[sid].parts:
+                        prob[pid] = prob.get(pid, 0.0) + pc
+        out = []
+        for pid, pr in sorted(prob.items(), key=lambda kv: -kv[1]):
+            part = self.parts[pid]
+            variant = resolve_variant(part, text, generation)
+            out.append(PartNeed(part, min(pr, 1.0), variant, part.variants, part.variant_basis))
+        return tuple(out)
+
+    def questions(
+        self, confidences: Sequence[tuple[str, float]], observed: Iterable[str], limit: int = 3
+    ) -> tuple[Question, ...]:
+        """Observations and measurements that best split the remaining causes,
+        per minute of effort (value = p(S)(1 - p(S)) over the top causes)."""
+        top = [(c, p) for c, p in confidences[:6] if p >= 0.02]
+        if len(top) < 2:
+            return ()
+        mass = sum(p for _c, p in top)
+        pc = {c: p / mass for c, p in top}
+        seen = set(observed)
+        cands: dict[str, tuple[str, set[str], float, str]] = {}
+        for m in self.kb.measurements:
+            causes = {i.cause for i in m.implications if i.cause in pc}
+            if not causes or m.low is None:
+                continue
+            pts = "–".join(m.points) or m.quantity
+            rng = f"{m.low:g}–{m.high:g} {m.unit}" if m.high is not None else f"≥ {m.low:g}"
+            cond = f" ({m.condition})" if m.condition else ""
+            q = f"Measure {pts}{cond}: expected {rng}. What do you read?"
+            cands[q] = (
+                q,
+                causes,
+                self._minutes_at(m.source.path, m.source.line_start, 5.0),
+                m.source.cite(),
+            )
+        for e in self.kb.evidence:
+            if e.cause not in pc or e.kind not in ("symptom", "condition", "statement"):
+                continue
+            if e.text in seen:
+                continue
+            q = f"Do you observe: {e.text.rstrip('.')}?"
+            prev = cands.get(q)
+            causes = (prev[1] if prev else set()) | {e.cause}
+            cands[q] = (
+                q,
+                causes,
+                self._minutes_at(e.source.path, e.source.line_start, 2.0),
+                e.source.cite(),
+            )
+        scored = []
+        for q, causes, minutes, src in cands.values():
+            ps = sum(pc[c] for c in causes)
+            value = ps * (1 - ps)
+            if value <= 0.01:
+                continue
+            scored.append(Question(q, tuple(sorted(causes)), value, minutes, src))
+        scored.sort(key=lambda x: (-x.value / max(x.minutes, 1.0), x.text))
+        return tuple(scored[:limit])
+
+    def _minutes_at(self, path: str, line: int, default: float) -> float:
+        for s in self.kb.steps:
+            if _within(s, path, line):
+                return min(s.minutes, 10.0)
+        return default
+
+
+def expected_minutes(planned: Sequence[PlannedStep], p: dict[str, float]) -> float:
+    """Expected time when work stops as soon as the true cause is fixed: each step
+    costs its minutes times the probability the fault is still there."""
+    remaining = 1.0
+    total = 0.0
+    for ps in planned:
+        if ps.reason == "verification":
+            total += ps.step.minutes  # always verify
+            continue
+        total += remaining * ps.step.minutes
+        if ps.reason == "fix":
+            remaining = max(0.0, remaining - sum(p.get(c, 0.0) for c in ps.causes))
+    return total
+
+
+_GEN = re.compile(r"\bgen(?:eration)?\s*(\d)\b", re.I)
+_LEN = re.compile(r"\b(\d+)\s*(?:-?\s*(?:foot|feet|ft)|')", re.I)
+
+
+def resolve_variant(part: Part, text: str, generation: int | None) -> str:
+    """Pick the variant the observation determines (generation, cable length)."""
+    if not part.variants:
+        return ""
+    for v in part.variants:
+        gm = _GEN.search(v)
+        if gm and generation is not None and int(gm.group(1)) == generation:
+            return v
+        lm = re.match(r"(\d+)", v)
+        if lm and not gm:
+            for m in _LEN.finditer(text):
+                if m.group(1) == lm.group(1):
+                    return v
+    return ""
