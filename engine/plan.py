@@ -28,9 +28,9 @@ MAX_LIKELY = 3
 FIX_THRESHOLD = 0.5
 
 
-def step_graph(kb: KnowledgeBase) -> nx.DiGraph:
+def step_graph(kb: KnowledgeBase) -> nx.DiGraph[str]:
     """DiGraph of all steps; edge u -> v means u must be done before v."""
-    g: nx.DiGraph = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     by_manual: dict[str, list[Step]] = {}
     for s in kb.steps:
         g.add_node(s.id, step=s)
@@ -50,7 +50,7 @@ def step_graph(kb: KnowledgeBase) -> nx.DiGraph:
     return g
 
 
-def check_acyclic(g: nx.DiGraph) -> None:
+def check_acyclic(g: nx.DiGraph[str]) -> None:
     try:
         cycle = nx.find_cycle(g)
     except nx.NetworkXNoCycle:
@@ -88,7 +88,7 @@ def cause_steps(kb: KnowledgeBase, lexicon: Lexicon) -> dict[str, CauseSteps]:
     out: dict[str, CauseSteps] = {}
     for c in kb.causes:
         steps = steps_by_manual.get(c.manual, [])
-        places = [(c.source.path, c.source.line_start, "")] + evidence_by_cause.get(c.id, [])
+        places = [(c.source.path, c.source.line_start, ""), *evidence_by_cause.get(c.id, [])]
         tests = tuple(
             s.id
             for s in steps
@@ -236,7 +236,7 @@ class Planner:
         sub = self.graph.subgraph(needed)
 
         def efficiency(sid: str) -> float:
-            reason, causes = chosen[sid]
+            _reason, causes = chosen[sid]
             step = self.steps[sid]
             prob = sum(p.get(c, 0.0) for c in causes)
             return prob / max(step.minutes, 1.0)
