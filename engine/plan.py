@@ -144,6 +144,7 @@ class PartNeed:
     variant: str  # resolved variant, or "" when the choice is left open
     choices: tuple[str, ...]
     basis: str
+    causes: tuple[str, ...] = ()  # causes whose fix uses the part
 
 
 @dataclass(frozen=True)
@@ -273,16 +274,28 @@ class Planner:
         sum of the confidences of the causes whose fix uses it."""
         chosen = {ps.step.id for ps in planned}
         prob: dict[str, float] = {}
+        why: dict[str, list[str]] = {}
         for cid, pc in confidences:
             for sid in self.links[cid].fixes:
                 if sid in chosen:
                     for pid in self.steps[sid].parts:
                         prob[pid] = prob.get(pid, 0.0) + pc
+                        if pc >= 0.01:
+                            why.setdefault(pid, []).append(cid)
         out = []
         for pid, pr in sorted(prob.items(), key=lambda kv: -kv[1]):
             part = self.parts[pid]
             variant = resolve_variant(part, text, generation)
-            out.append(PartNeed(part, min(pr, 1.0), variant, part.variants, part.variant_basis))
+            out.append(
+                PartNeed(
+                    part,
+                    min(pr, 1.0),
+                    variant,
+                    part.variants,
+                    part.variant_basis,
+                    tuple(why.get(pid, ())),
+                )
+            )
         return tuple(out)
 
     def questions(

@@ -117,6 +117,7 @@ def diagnosis_json(d: Any) -> dict[str, Any]:
                 "variant_basis": pn.basis,
                 "probability": round(pn.probability, 4),
                 "id": pn.part.id,
+                "causes": list(pn.causes),
             }
             for pn in plan.parts
         ]
@@ -159,3 +160,91 @@ def why_not_text(why: dict[str, Any]) -> str:
         for m in why["not_observed"]:
             lines.append(f"    . {m['text']}  [{m['source']}]")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ work orders
+
+
+def workorder_context(
+    kb: KnowledgeBase,
+    d: Any,
+    *,
+    text: str,
+    error: str | None = None,
+    station: str | None = None,
+    port: int | None = None,
+) -> dict[str, Any]:
+    """Everything a work order or pick list shows, from one diagnosis."""
+    data = diagnosis_json(d)
+    steps = {s.id: s for s in kb.steps}
+    titles = {c.id: c.title for c in kb.causes}
+    procedure = []
+    for p in data["procedure"]:
+        procedure.append({**p, "substeps": list(steps[p["id"]].substeps)})
+    manuals = {steps[p["id"]].manual for p in data["procedure"]} or {
+        c["id"].split("/", 1)[0] for c in data["causes"][:1]
+    }
+    safety = []
+    for r in kb.safety:
+        if r.manual in manuals and (r.ppe or r.voltages) and r.lockout is not True:
+            text_ = "PPE: " + "; ".join(r.ppe) if r.ppe else f"{r.work}: {', '.join(r.voltages)}"
+            safety.append(f"{text_} [{r.source.path}:{r.source.line_start}]")
+    verification = [
+        sub for p in procedure if p["reason"] == "verification" for sub in p["substeps"]
+    ]
+    parts = [{**p, "needed_if": [titles.get(c, c) for c in p["causes"]]} for p in data["parts"]]
+    equipment = ""
+    if data["causes"]:
+        cid = data["causes"][0]["id"]
+        equipment = next((c.equipment for c in kb.causes if c.id == cid), "")
+    return {
+        "station": station or "",
+        "port": port if port is not None else d.observation.port,
+        "error": error or ", ".join(c.code for c in d.observation.error_codes),
+        "observation": text,
+        "equipment": equipment,
+        "message": data.get("message", ""),
+        "causes": data["causes"],
+        "procedure": procedure,
+        "lockout_steps": [p["title"] for p in procedure if p["requires_lockout"]],
+        "safety": safety,
+        "parts": parts,
+        "tools": data["tools"],
+        "questions": data["questions"],
+        "verification": verification,
+        "minutes": data.get("minutes", 0.0),
+        "expected_minutes": data.get("expected_minutes", 0.0),
+    }
+
+
+def workorder(
+    kb: KnowledgeBase,
+    text: str,
+    *,
+    fmt: str = "md",
+    error: str | None = None,
+    model: str | None = None,
+    station: str | None = None,
+    port: int | None = None,
+) -> str:
+    from evkb.render import render
+
+    d = diagnose(kb, text, error, model)
+    ctx = workorder_context(kb, d, text=text, error=error, station=station, port=port)
+    return render(f"workorder.{fmt}.j2", ctx)
+
+
+def picklist(
+    kb: KnowledgeBase,
+    text: str,
+    *,
+    error: str | None = None,
+    model: str | None = None,
+    station: str | None = None,
+    port: int | None = None,
+) -> str:
+    from evkb.render import render
+
+    d = diagnose(kb, text, error, model)
+    ctx = workorder_context(kb, d, text=text, error=error, station=station, port=port)
+    return render("picklist.md.j2", ctx)

@@ -126,6 +126,22 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_workorder(args: argparse.Namespace) -> int:
+    from evkb import api
+
+    kb = api.load(_kb_path(args))
+    text = " ".join(args.text)
+    if not text.strip() and not args.error:
+        print("evkb: error: describe the fault (TEXT) or give --error CODE", file=sys.stderr)
+        return 2
+    kw = {"error": args.error, "model": args.model, "station": args.station, "port": args.port}
+    if args.command == "picklist":
+        print(api.picklist(kb, text, **kw), end="")
+    else:
+        print(api.workorder(kb, text, fmt=args.format, **kw), end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="evkb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -178,6 +194,38 @@ def parser() -> argparse.ArgumentParser:
     )
     _kb_arg(dia)
     dia.set_defaults(func=cmd_diagnose)
+
+    for name, help_, desc in (
+        (
+            "workorder",
+            "render a work order for a reported fault",
+            "Render a work order: ranked causes with evidence and manual citations, lockout "
+            "and PPE, parts (with variant and probability) and tools for the chosen steps, the "
+            "ordered procedure with expected minutes, verification checklist, repair log and "
+            "sign-off.",
+        ),
+        (
+            "picklist",
+            "dispatcher pick list: parts and tools for the truck",
+            "Print the dispatcher pick list for a reported fault: each part with the "
+            "probability it is needed and the causes that need it, and the tools.",
+        ),
+    ):
+        wo = sub.add_parser(name, help=help_, description=desc)
+        wo.add_argument("text", nargs="*", metavar="TEXT", help="the reported fault")
+        if name == "workorder":
+            wo.add_argument(
+                "--format",
+                choices=("md", "html"),
+                default="md",
+                help="output format (default: md; html is printable)",
+            )
+        wo.add_argument("--error", metavar="CODE", help="error code reported")
+        wo.add_argument("--model", metavar="MODEL", help="equipment model")
+        wo.add_argument("--station", metavar="ID", help="station id")
+        wo.add_argument("--port", type=int, metavar="N", help="port number")
+        _kb_arg(wo)
+        wo.set_defaults(func=cmd_workorder)
 
     kbp = sub.add_parser(
         "kb",

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,3 +28,35 @@ def seed_kb() -> KnowledgeBase:
         return compile_paths([ROOT / "manuals"])
     finally:
         os.chdir(old)
+
+
+def export_with_cli(paths: list[str], kb_file: Path) -> str:
+    """``evkb ingest PATHS --kb KB_FILE`` then ``evkb kb export --kb KB_FILE``, run
+    from the project root as a user would; returns the export exactly as printed."""
+
+    def evkb(*args: str) -> str:
+        r = subprocess.run(
+            [sys.executable, "-m", "evkb.cli", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert r.returncode == 0, f"evkb {' '.join(args)} exited {r.returncode}:\n{r.stderr}"
+        return r.stdout
+
+    evkb("ingest", "--quiet", "--kb", str(kb_file), *paths)
+    return evkb("kb", "export", "--kb", str(kb_file))
+
+
+@pytest.fixture(scope="session")
+def seed_export_text(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``evkb kb export`` of the seed manuals (manuals/), as printed."""
+    return export_with_cli(["manuals"], tmp_path_factory.mktemp("seed") / "kb.json")
+
+
+@pytest.fixture(scope="session")
+def seed_export(seed_export_text: str) -> dict[str, Any]:
+    data = json.loads(seed_export_text)
+    assert isinstance(data, dict)
+    return data
