@@ -1,0 +1,103 @@
+"""The machine interface of DESIGN.md: `evkb diagnose --json`, `--jsonl`, and the
+readable table and `--why-not` for people."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def evkb(*args: str, stdin: str | None = None, kb: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "evkb.cli", *args, "--kb", str(kb)],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("kb") / "kb.json"
+    r = subprocess.run(
+        [sys.executable, "-m", "evkb.cli", "ingest", "-q", "--kb", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    return path
+
+
+def check_shape(out: dict[str, object]) -> None:
+    assert set(out) >= {"causes", "procedure", "parts", "tools", "questions"}
+    for c in out["causes"]:  # type: ignore[attr-defined]
+        assert {"id", "title", "confidence", "evidence", "sources"} <= set(c)
+        assert 0.0 <= c["confidence"] <= 1.0
+        assert all({"path", "line"} <= set(s) for s in c["sources"])
+    for s in out["procedure"]:  # type: ignore[attr-defined]
+        assert {"id", "title", "minutes", "requires_lockout"} <= set(s)
+    for p in out["parts"]:  # type: ignore[attr-defined]
+        assert {"name", "variant"} <= set(p)
+    for q in out["questions"]:  # type: ignore[attr-defined]
+        assert {"text", "separates"} <= set(q)
+
+
+def test_diagnose_json(kb: Path) -> None:
+    r = evkb("diagnose", "--json", "--error", "CP-ERR-RET", "cable hangs loose", kb=kb)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    check_shape(out)
+    assert "spring" in out["causes"][0]["title"].lower()
+    confs = [c["confidence"] for c in out["causes"]]
+    assert confs == sorted(confs, reverse=True)
+
+
+def test_diagnose_jsonl_one_result_per_line(kb: Path) -> None:
+    lines = [
+        json.dumps(
+            {"text": "station offline, other stations in the area are down", "error": "CP-ERR-WIFI"}
+        ),
+        "not json",
+        json.dumps({"text": "PP to ground is open circuit"}),
+    ]
+    r = evkb("diagnose", "--jsonl", stdin="\n".join(lines) + "\n", kb=kb)
+    assert r.returncode == 0, r.stderr
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert len(out) == 3
+    check_shape(out[0])
+    assert "carrier" in out[0]["causes"][0]["title"].lower()
+    assert out[1]["error"].startswith("stdin:2:")
+    assert "pp resistor" in out[2]["causes"][0]["title"].lower()
+
+
+def test_diagnose_table_cites_manual_lines(kb: Path) -> None:
+    r = evkb("diagnose", "connector pins look burned", kb=kb)
+    assert r.returncode == 0
+    assert "inlet damage" in r.stdout.lower()
+    assert "manuals/chargepoint-ct4000-cable-retractor.md:" in r.stdout
+
+
+def test_why_not_explains_missing_and_against(kb: Path) -> None:
+    r = evkb("diagnose", "retracts fine but sessions fail", "--why-not", "spring broken", kb=kb)
+    assert r.returncode == 0, r.stderr
+    assert "Retractor spring broken" in r.stdout
+    assert "- " in r.stdout  # evidence against: "retracts fine"
+    assert "not observed" in r.stdout
+    bad = evkb("diagnose", "cable loose", "--why-not", "flux capacitor", kb=kb)
+    assert bad.returncode == 1 and "no cause matching" in bad.stdout
+
+
+def test_missing_kb_is_a_clear_error(tmp_path: Path) -> None:
+    r = evkb("diagnose", "cable loose", kb=tmp_path / "none.json")
+    assert r.returncode == 1
+    assert "run `evkb ingest` first" in r.stderr
