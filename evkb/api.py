@@ -248,3 +248,18 @@ def picklist(
     d = diagnose(kb, text, error, model)
     ctx = workorder_context(kb, d, text=text, error=error, station=station, port=port)
     return render("picklist.md.j2", ctx)
+
+
+def simulate(kb: KnowledgeBase, trials: int = 2000, seed: int = 1) -> list[Any]:
+    """Expected repair minutes per error code: perfect information, the manual's
+    static order, and evkb's ordering (engine/simulate.py)."""
+    from engine.simulate import simulate as run
+
+    planner = diagnoser(kb).planner
+    out = []
+    for m in kb.manuals:
+        for code in m.error_codes:
+            causes = [c for c in kb.causes if c.manual == m.id]
+            steps = [s for s in kb.steps if s.manual == m.id]
+            out.append(run(code, causes, steps, planner.links, trials=trials, seed=seed))
+    return out

@@ -142,6 +142,22 @@ def cmd_workorder(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from evkb import api
+
+    kb = api.load(_kb_path(args))
+    print(
+        f"{'error code':<14} {'trials':>6} {'perfect':>8} {'manual':>8} {'evkb':>8} "
+        f"{'manual/evkb':>11} {'evkb/perfect':>12}"
+    )
+    for r in api.simulate(kb, trials=args.trials, seed=args.seed):
+        print(
+            f"{r.partition:<14} {r.trials:>6} {r.perfect:>8.1f} {r.manual:>8.1f} "
+            f"{r.planned:>8.1f} {r.manual / r.planned:>11.2f} {r.planned / r.perfect:>12.2f}"
+        )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="evkb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -226,6 +242,18 @@ def parser() -> argparse.ArgumentParser:
         wo.add_argument("--port", type=int, metavar="N", help="port number")
         _kb_arg(wo)
         wo.set_defaults(func=cmd_workorder)
+
+    sim = sub.add_parser(
+        "simulate",
+        help="expected repair minutes: evkb's order vs the manual's vs perfect information",
+        description="Fault simulator: samples a true cause from the priors of each error "
+        "code, answers tests from the knowledge base, and reports the mean minutes to repair "
+        "with perfect information, the manual's static step order, and evkb's ordering.",
+    )
+    sim.add_argument("--trials", type=int, default=2000, help="samples per error code")
+    sim.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    _kb_arg(sim)
+    sim.set_defaults(func=cmd_simulate)
 
     kbp = sub.add_parser(
         "kb",
