@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -97,6 +98,7 @@ _K_NOT_OHM = re.compile(
 )
 # "10 a.m."; a lowercase "a" after a space is read as the article ("2 a day")
 _AM = re.compile(r"\.?\s?m\b", re.I)
+_MONEY = ("$", "\u20ac", "\u00a3")
 _MAX_DIGITS = 18
 
 # --- open circuit -------------------------------------------------------------------
@@ -162,6 +164,10 @@ _ABBREV = re.compile(
     r"\b(?:approx|appr|ca|meas|min|max|avg|typ|e\.g|i\.e|vs|etc|nom|abt|est)$", re.I
 )
 _SUBCLAUSE_END = re.compile(r"[,;]|\bbut\b|\band\b|\bwhile\b|\bwhereas\b", re.I)
+# "12 V, between PP and PE ..." : the run does not trail the 12 V
+_CLAUSE_PUNCT = re.compile(r"[,;:()]")
+# "CP-PE 12 V in standby and 9 V plugged in" shares points; "pilot 12 V, battery 12.6 V" not
+_INHERIT_STOP = re.compile(r"[,;]")
 
 
 @dataclass
@@ -181,21 +187,76 @@ class _Group:
     start: int
     end: int
     names: list[str]
-    trailing: bool  # introduced by on/at/between...: belongs to the reading before it
+    trailing: bool  # introduced by on/at/between...: prefers the reading before it
+
+
+class _Taken:
+    """Character positions already used by a reading (one byte per character)."""
+
+    def __init__(self, n: int) -> None:
+        self._mask = bytearray(n)
+
+    def free(self, a: int, b: int) -> bool:
+        return self._mask.find(1, a, b) < 0
+
+    def take(self, a: int, b: int) -> None:
+        self._mask[a:b] = b"\x01" * (b - a)
+
+
+@dataclass
+class _Sentence:
+    """One sentence of the input, with its point runs and clause cuts worked out once."""
+
+    text: str
+    lo: int
+    hi: int
+    groups: list[_Group] = field(default_factory=list)
+    group_starts: list[int] = field(default_factory=list)
+    cuts: list[tuple[int, int]] = field(default_factory=list)  # subclause separators
+    cut_ends: list[int] = field(default_factory=list)
+    context: list[int] = field(default_factory=list)  # starts of resistance/meter words
+
+    def __post_init__(self) -> None:
+        self.groups = _groups(self.text, self.lo, self.hi)
+        self.group_starts = [g.start for g in self.groups]
+        pairs = [(g.start, g.end) for g in self.groups if len(g.names) > 1]
+        pair_starts = [s for s, _ in pairs]
+        for m in _SUBCLAUSE_END.finditer(self.text, self.lo, self.hi):
+            i = bisect_right(pair_starts, m.start()) - 1
+            if i >= 0 and pairs[i][0] <= m.start() < pairs[i][1]:
+                continue  # the "and" of "between CP and PE"
+            self.cuts.append((m.start(), m.end()))
+        self.cut_ends = [e for _, e in self.cuts]
+        self.context = [m.start() for m in _CONTEXT.finditer(self.text, self.lo, self.hi)]
+
+    def subclause(self, a: int, b: int) -> tuple[int, int]:
+        """The comma/"but"/"and" clause around text[a:b]."""
+        i = bisect_right(self.cut_ends, a)
+        start = self.cuts[i - 1][1] if i > 0 else self.lo
+        end = self.cuts[i][0] if i < len(self.cuts) else self.hi
+        return start, max(end, b)
+
+    def has_group(self, a: int, b: int) -> bool:
+        i = bisect_left(self.group_starts, a)
+        return i < len(self.groups) and self.groups[i].end <= b
+
+    def has_context(self, a: int, b: int, skip: tuple[int, int]) -> bool:
+        i = bisect_left(self.context, a)
+        while i < len(self.context) and self.context[i] < b:
+            if not skip[0] <= self.context[i] < skip[1]:
+                return True
+            i += 1
+        return False
 
 
 def _to_float(num: str, factor: float | Decimal, sign: str | None) -> float | None:
-    digits = num.replace(",", "").replace(".", "")
-    if len(digits.lstrip("0")) > _MAX_DIGITS:
+    if len(num.replace(",", "").replace(".", "").lstrip("0")) > _MAX_DIGITS:
         return None
     s = num
     if "," in s:
-        # "1,500" thousands or "12,1" decimal comma
-        s = (
-            s.replace(",", "")
-            if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", s)
-            else (s.replace(",", "."))
-        )
+        # "1,500" thousands, "12,1" decimal comma
+        thousands = re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", s)
+        s = s.replace(",", "") if thousands else s.replace(",", ".")
     try:
         d = Decimal(s) * (factor if isinstance(factor, Decimal) else Decimal(repr(factor)))
     except (InvalidOperation, ValueError):
@@ -205,27 +266,24 @@ def _to_float(num: str, factor: float | Decimal, sign: str | None) -> float | No
     v = float(d)
     if not math.isfinite(v):
         return None
-    return v + 0.0 if v != 0 else 0.0
+    return v if v != 0 else 0.0  # no -0.0
 
 
-def _acdc(kind: str) -> bool:
+def _is_ac(kind: str) -> bool:
     return kind.lower() == "ac"
 
 
-def _value_candidates(text: str, taken: list[tuple[int, int]]) -> list[_Candidate]:
+def _value_candidates(text: str, taken: _Taken) -> list[_Candidate]:
     out: list[_Candidate] = []
-
-    def free(a: int, b: int) -> bool:
-        return all(b <= s or a >= e for s, e in taken)
 
     for m in _CODE.finditer(text):
         mult = m.group("mult") or "R"
         num = m.group("a") + ("." + m.group("b") if m.group("b") else "")
         v = _to_float(num, _CODE_FACTOR[mult], None)
-        if v is None or not free(m.start(), m.end()):
+        if v is None or not taken.free(m.start(), m.end()):
             continue
         out.append(_Candidate(m.start(), m.end(), "resistance", v, "ohm", False, None))
-        taken.append((m.start(), m.end()))
+        taken.take(m.start(), m.end())
 
     for m in _VALUE.finditer(text):
         spelling = m.group("unit")
@@ -235,19 +293,17 @@ def _value_candidates(text: str, taken: list[tuple[int, int]]) -> list[_Candidat
         canon, quantity, factor = unit
         if quantity not in QUANTITIES:
             continue
-        rest = text[m.end() :]
         low = spelling.lower()
         spaced = m.start("unit") > m.end("num")
-        if low == "a" and (_AM.match(rest) or (spelling == "a" and spaced)):
+        if low == "a" and (_AM.match(text, m.end()) or (spelling == "a" and spaced)):
             continue  # "10 a.m.", "2 a day"
         if low == "k" and (
-            _K_NOT_OHM.match(rest)
-            or text[max(0, m.start() - 1) : m.start()] in ("$", "\u20ac", "\u00a3")
+            _K_NOT_OHM.match(text, m.end()) or text[max(0, m.start() - 1):m.start()] in _MONEY
         ):
-            continue
-        if quantity == "duration" and _AGO.match(rest):
+            continue  # "10k miles", "$10k"
+        if quantity == "duration" and _AGO.match(text, m.end()):
             continue  # "3 hours ago" is when, not how long
-        if not free(m.start(), m.end()):
+        if not taken.free(m.start(), m.end()):
             continue
         v = _to_float(m.group("num"), factor, m.group("sign"))
         if v is None:
@@ -256,42 +312,42 @@ def _value_candidates(text: str, taken: list[tuple[int, int]]) -> list[_Candidat
         ac: bool | None = None
         if quantity in ("voltage", "current"):
             compact = low.replace(" ", "")
+            after = _ACDC_AFTER.match(text, m.end())
+            before = _ACDC_BEFORE.search(text, max(0, m.start() - 40), m.start())
             if compact in ("vac", "vdc"):
-                ac = _acdc(compact[-2:])
-            else:
-                after = _ACDC_AFTER.match(rest)
-                if after:
-                    ac = _acdc(after.group("kind"))
-                    end = m.end() + after.end()
-                else:
-                    before = _ACDC_BEFORE.search(text, max(0, m.start() - 40), m.start())
-                    if before:
-                        ac = _acdc(before.group("kind"))
+                ac = _is_ac(compact[-2:])
+            elif after:
+                ac = _is_ac(after.group("kind"))
+                end = after.end()
+            elif before:
+                ac = _is_ac(before.group("kind"))
         out.append(_Candidate(m.start(), end, quantity, v, canon, False, ac))
-        taken.append((m.start(), end))
+        taken.take(m.start(), end)
 
     for m in _WORD_VALUE.finditer(text):
         word = m.group("num").lower()
         unit = canonical_unit(m.group("unit"))
-        if unit is None or not free(m.start(), m.end()):
+        if unit is None or not taken.free(m.start(), m.end()):
             continue
         canon, quantity, factor = unit
         if word == "no" and quantity != "signal":
             continue
         if quantity == "duration" and _AGO.match(text, m.end()):
             continue
-        v = float(_WORD_NUMS[word]) * factor
+        v = _to_float(str(_WORD_NUMS[word]), factor, None)
+        if v is None:
+            continue
         out.append(_Candidate(m.start(), m.end(), quantity, v, canon, False, None))
-        taken.append((m.start(), m.end()))
+        taken.take(m.start(), m.end())
     return out
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
+def _sentence_bounds(text: str) -> list[tuple[int, int]]:
     bounds: list[tuple[int, int]] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
         if m.group(0) == "." and _ABBREV.search(text, max(0, m.start() - 8), m.start()):
-            continue
+            continue  # "approx. 12 V"
         bounds.append((start, m.end()))
         start = m.end()
     bounds.append((start, len(text)))
@@ -300,13 +356,14 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 
 def _groups(text: str, lo: int, hi: int) -> list[_Group]:
     """Runs of test points in text[lo:hi]: "PP-PE", "CP to ground", "between CP and GND"."""
-    tokens = [(m.start(), m.end(), m.group("name")) for m in _POINT.finditer(text, lo, hi)]
     groups: list[_Group] = []
     cue = ""
-    for start, end, name in tokens:
+    for m in _POINT.finditer(text, lo, hi):
+        start, end, name = m.start(), m.end(), m.group("name")
         if groups:
             g = groups[-1]
-            conn = _CONN.fullmatch(text, g.end, start)
+            conn = _CONN.fullmatch(text, g.end, start) if start - g.end < 40 else None
+            # "and" joins points only after "between": "12 V on CP and PP reads 480" is two
             if conn is not None and (conn.group("and") is None or cue == "between"):
                 g.end = end
                 g.names.append(name)
@@ -322,91 +379,82 @@ def _canon_points(names: list[str]) -> tuple[str, ...]:
     return canonical_points([_POINT_ALIASES.get(n.lower(), n) for n in names])
 
 
-def _subclause(text: str, lo: int, hi: int, pos: int) -> tuple[int, int]:
-    """The comma/"but"/"and" clause of text[lo:hi] around pos ("between CP and PE" is one)."""
-    pairs = [(g.start, g.end) for g in _groups(text, lo, hi) if len(g.names) > 1]
-    a, b = lo, hi
-    for m in _SUBCLAUSE_END.finditer(text, lo, hi):
-        if any(s <= m.start() < e for s, e in pairs):
-            continue
-        if m.end() <= pos:
-            a = m.end()
-        elif m.start() >= pos:
-            b = m.start()
-            break
-    return a, b
-
-
-def _open_candidates(
-    text: str, taken: list[tuple[int, int]], sentences: list[tuple[int, int]]
-) -> list[_Candidate]:
+def _open_candidates(text: str, taken: _Taken, sentences: list[_Sentence]) -> list[_Candidate]:
     out: list[_Candidate] = []
-
-    def free(a: int, b: int) -> bool:
-        return all(b <= s or a >= e for s, e in taken)
+    starts = [s.lo for s in sentences]
 
     def add(a: int, b: int) -> None:
         out.append(_Candidate(a, b, "resistance", None, "ohm", True, None))
-        taken.append((a, b))
+        taken.take(a, b)
 
     for m in _OPEN_STRONG.finditer(text):
         if m.group(0).lower().startswith("open") and _OCV.match(text, m.end()):
-            continue
+            continue  # "open-circuit voltage"
         if _NEGATED.search(text, max(0, m.start() - 12), m.start()):
             continue  # "not open circuit"
-        if free(m.start(), m.end()):
+        if taken.free(m.start(), m.end()):
             add(m.start(), m.end())
 
     for m in _OPEN_WEAK.finditer(text):
-        if not free(m.start(), m.end()):
+        if not taken.free(m.start(), m.end()):
             continue
         if _WEAK_BEFORE.search(text, max(0, m.start() - 12), m.start()):
-            continue
+            continue  # "not open", "to open"
         if _WEAK_AFTER.match(text, m.end()):
+            continue  # "open the cover", "open cabinet"
+        i = bisect_right(starts, m.start()) - 1
+        if i < 0:
             continue
-        lo, hi = next(((a, b) for a, b in sentences if a <= m.start() < b), (0, len(text)))
-        a, b = _subclause(text, lo, hi, m.start())
-        around = text[a : m.start()] + " " + text[m.end() : b]
-        if _FILLER.match(around):
-            a, b = lo, hi  # "..., open." : the whole sentence is the context
-        region = text[a : m.start()] + " " + text[m.end() : b]
-        if _CONTEXT.search(m.group(0)) or _CONTEXT.search(region) or _groups(text, a, b):
+        sent = sentences[i]
+        a, b = sent.subclause(m.start(), m.end())
+        if b - a < 80 and _FILLER.match(text[a:m.start()] + " " + text[m.end():b]):
+            a, b = sent.lo, sent.hi  # "checked PP-PE with the meter, open."
+        if (
+            _CONTEXT.search(m.group(0))
+            or sent.has_context(a, b, (m.start(), m.end()))
+            or sent.has_group(a, b)
+        ):
             add(m.start(), m.end())
     return out
 
 
-def _attach_points(text: str, lo: int, hi: int, cands: list[_Candidate]) -> None:
+def _attach_points(sent: _Sentence, cands: list[_Candidate]) -> None:
     if not cands:
         return
-    for g in _groups(text, lo, hi):
-        before = [c for c in cands if c.end <= g.start]
-        after = [c for c in cands if c.start >= g.end]
-        prev = before[-1] if before else None
-        nxt = after[0] if after else None
+    text = sent.text
+    ends = [c.end for c in cands]
+    starts = [c.start for c in cands]
+    for g in sent.groups:
+        i = bisect_right(ends, g.start) - 1  # last reading ending before the run
+        j = bisect_left(starts, g.end)  # first reading starting after it
+        prev = cands[i] if i >= 0 else None
+        nxt = cands[j] if j < len(cands) else None
         target: _Candidate | None
         if g.trailing:
-            glued = prev is not None and not re.search(r"[,;:()]", text[prev.end : g.start])
+            glued = prev is not None and _CLAUSE_PUNCT.search(text, prev.end, g.start) is None
             target = prev if (glued or nxt is None) else nxt
         else:
             target = nxt if nxt is not None else prev
         if target is not None:
             target.points.extend(g.names)
-    for i, c in enumerate(cands):
-        if c.points or i == 0:
-            continue
-        p = cands[i - 1]
-        if p.points and p.quantity == c.quantity and not re.search(r"[,;]", text[p.end : c.start]):
+    for k in range(1, len(cands)):
+        c, p = cands[k], cands[k - 1]
+        if (not c.points and p.points and p.quantity == c.quantity
+                and _INHERIT_STOP.search(text, p.end, c.start) is None):
             c.points.extend(p.points)
 
 
 def _parse(text: str) -> list[Reading]:
-    taken: list[tuple[int, int]] = []
-    sentences = _sentences(text)
+    taken = _Taken(len(text))
+    sentences = [_Sentence(text, lo, hi) for lo, hi in _sentence_bounds(text)]
     cands = _value_candidates(text, taken)
     cands += _open_candidates(text, taken, sentences)
     cands.sort(key=lambda c: c.start)
-    for lo, hi in sentences:
-        _attach_points(text, lo, hi, [c for c in cands if lo <= c.start < hi])
+    cand_starts = [c.start for c in cands]
+    for sent in sentences:
+        a = bisect_left(cand_starts, sent.lo)
+        b = bisect_left(cand_starts, sent.hi)
+        _attach_points(sent, cands[a:b])
     return [
         Reading(
             quantity=c.quantity,
@@ -416,7 +464,7 @@ def _parse(text: str) -> list[Reading]:
             open_circuit=c.open_circuit,
             ac=c.ac,
             span=(c.start, c.end),
-            text=text[c.start : c.end],
+            text=text[c.start:c.end],
         )
         for c in cands
     ]
@@ -428,5 +476,5 @@ def parse_readings(text: str) -> list[Reading]:
         return []
     try:
         return _parse(text)
-    except Exception:  # a field tool must not crash on odd input; the fuzz test guards this
+    except Exception:  # a field tool must not crash on odd input (tests check _parse itself)
         return []
