@@ -158,6 +158,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_manual_lint(args: argparse.Namespace) -> int:
+    from ingest.lint import lint_paths
+
+    findings = lint_paths(args.paths or [Path("manuals")])
+    for f in findings:
+        print(f)
+    errors = sum(1 for f in findings if f.severity == "error")
+    warnings = len(findings) - errors
+    print(f"{errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    return 1 if errors else 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="evkb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -254,6 +266,36 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     _kb_arg(sim)
     sim.set_defaults(func=cmd_simulate)
+
+    man = sub.add_parser(
+        "manual",
+        help="tools for documentation writers",
+        description="Tools for documentation writers: lint manuals.",
+    )
+    mansub = man.add_subparsers(dest="manual_command", metavar="COMMAND")
+    lint = mansub.add_parser(
+        "lint",
+        help="find safety gaps and inconsistencies in manuals",
+        description="Check manuals and print findings as path:line: severity: message. "
+        "Errors: cabinet work with no lockout before it, V x A that disagrees with the kW "
+        "stated. Warnings: tools or consumables used in a step but missing from the "
+        "Required Tools table, expected readings without units. Exit status 1 when there "
+        "are errors.",
+    )
+    lint.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="manual files or directories (default: manuals/)",
+    )
+    lint.set_defaults(func=cmd_manual_lint)
+
+    def man_help(_args: argparse.Namespace) -> int:
+        man.print_help()
+        return 2
+
+    man.set_defaults(func=man_help)
 
     kbp = sub.add_parser(
         "kb",
