@@ -298,7 +298,7 @@ def _value_candidates(text: str, taken: _Taken) -> list[_Candidate]:
         if low == "a" and (_AM.match(text, m.end()) or (spelling == "a" and spaced)):
             continue  # "10 a.m.", "2 a day"
         if low == "k" and (
-            _K_NOT_OHM.match(text, m.end()) or text[max(0, m.start() - 1):m.start()] in _MONEY
+            _K_NOT_OHM.match(text, m.end()) or text[max(0, m.start() - 1) : m.start()] in _MONEY
         ):
             continue  # "10k miles", "$10k"
         if quantity == "duration" and _AGO.match(text, m.end()):
@@ -407,7 +407,7 @@ def _open_candidates(text: str, taken: _Taken, sentences: list[_Sentence]) -> li
             continue
         sent = sentences[i]
         a, b = sent.subclause(m.start(), m.end())
-        if b - a < 80 and _FILLER.match(text[a:m.start()] + " " + text[m.end():b]):
+        if b - a < 80 and _FILLER.match(text[a : m.start()] + " " + text[m.end() : b]):
             a, b = sent.lo, sent.hi  # "checked PP-PE with the meter, open."
         if (
             _CONTEXT.search(m.group(0))
@@ -439,8 +439,12 @@ def _attach_points(sent: _Sentence, cands: list[_Candidate]) -> None:
             target.points.extend(g.names)
     for k in range(1, len(cands)):
         c, p = cands[k], cands[k - 1]
-        if (not c.points and p.points and p.quantity == c.quantity
-                and _INHERIT_STOP.search(text, p.end, c.start) is None):
+        if (
+            not c.points
+            and p.points
+            and p.quantity == c.quantity
+            and _INHERIT_STOP.search(text, p.end, c.start) is None
+        ):
             c.points.extend(p.points)
 
 
@@ -464,7 +468,7 @@ def _parse(text: str) -> list[Reading]:
             open_circuit=c.open_circuit,
             ac=c.ac,
             span=(c.start, c.end),
-            text=text[c.start:c.end],
+            text=text[c.start : c.end],
         )
         for c in cands
     ]

@@ -160,7 +160,11 @@ class Builder:
                 return  # only "last heard 12 min ago" is a reading of elapsed time
             if pressed and "at rest" in m.condition:
                 return  # a reading with the button pressed says nothing about "at rest"
-            where = f"{'-'.join(m.points) or m.quantity} expected " + _range_text(m)
+            where = (
+                f"{'-'.join(m.points) or m.quantity} expected {_range_text(m)}"
+                if m.low is not None
+                else "; ".join(i.text for i in m.implications if i.text)
+            )
             for cause, hit in classify(m, value, open_circuit):
                 if not cause:
                     continue

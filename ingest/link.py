@@ -20,6 +20,7 @@ def tidy(phrase: str) -> str:
         if q == p:
             break
         p = q
+    p = re.split(r"\s+[\u2014\u2013]\s+", p)[0]  # "Kinking — repeated bending": the name
     p = _TRAIL.sub("", p)
     return p[:1].upper() + p[1:] if p else p
 

@@ -108,7 +108,7 @@ def test_error_code_trigger_conditions(seed_export: dict[str, Any], want: Record
 
 @pytest.mark.parametrize("row", params(EXPECT["symptom_table"], "symptom"))
 def test_symptom_row_is_evidence_for_its_cause(seed_export: dict[str, Any], row: Record) -> None:
-    symptoms = [s for s in by_manual(seed_export, "symptoms", row["manual"])]
+    symptoms = by_manual(seed_export, "symptoms", row["manual"])
     assert any(same(s["text"], row["symptom"]) for s in symptoms), (
         f"no symptom {row['symptom']!r}; symptoms: {[s['text'] for s in symptoms]}"
     )
@@ -249,7 +249,7 @@ def test_step_and_substeps(seed_export: dict[str, Any], manual: str, want: Recor
 def matches_measurement(export: dict[str, Any], m: Record, want: Record) -> list[str]:
     """What of ``want`` the measurement ``m`` does not satisfy (empty: a match)."""
     tol = float(want.get("tolerance", 0.0))
-    misses = [k for k in ("quantity", "unit") if k in want and m[k] != want[k]]
+    misses: list[str] = [k for k in ("quantity", "unit") if k in want and m[k] != want[k]]
     if "points" in want and set(m["points"]) != set(want["points"]):
         misses.append("points")
     misses += [k for k in ("low", "high") if k in want and not close(m[k], want[k], tol)]
