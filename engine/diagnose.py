@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from engine import rules
 from engine.match import Matcher
-from engine.observe import Observation, observe
+from engine.observe import ErrorCodeObs, Observation, observe
 from engine.plan import Plan, Planner
 from kb.schema import Cause, KnowledgeBase
 from kb.text import Lexicon, apply_lexicon, words
@@ -129,6 +129,7 @@ class Diagnoser:
 
     def diagnose(self, text: str, error: str | None = None, model: str | None = None) -> Diagnosis:
         obs = observe(text, self.lexicon, error)
+        obs = replace(obs, error_codes=self._with_aliases(obs.error_codes))
         key = self.partition_key(model, [c.code for c in obs.error_codes])
         part = self.partition(key)
         facts = self._facts(obs, part)
@@ -140,6 +141,15 @@ class Diagnoser:
         observed = {e.matched for rc in d.causes for e in rc.evidence}
         plan = self.planner.plan(conf, text=text, generation=obs.generation, observed=observed)
         return replace(d, plan=plan)
+
+    def _with_aliases(self, codes: tuple[ErrorCodeObs, ...]) -> tuple[ErrorCodeObs, ...]:
+        """An OCPP code that means a station code (curated) brings that code along."""
+        out = list(codes)
+        for c in codes:
+            for a in self.kb.code_aliases:
+                if a.code == c.code and all(o.code != a.means for o in out):
+                    out.append(ErrorCodeObs(a.means, "station"))
+        return tuple(out)
 
     # ------------------------------------------------------------ facts
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from kb.curated import CURATED_DIR, Node, load_yaml, records
 from kb.schema import (
     Cause,
+    CodeAlias,
     ContextRule,
     Evidence,
     Implication,
@@ -40,6 +41,7 @@ class Curated:
     context_rules: list[Node] = field(default_factory=list)
     step_costs: list[Node] = field(default_factory=list)
     cause_steps: list[Node] = field(default_factory=list)
+    code_aliases: list[Node] = field(default_factory=list)
     default_minutes_per_substep: float = 3.0
 
 
@@ -78,6 +80,7 @@ def load(directory: Path | None = None) -> Curated:
         context_rules=records(know, "context_rules"),
         step_costs=records(costs, "step_costs"),
         cause_steps=records(know, "cause_steps"),
+        code_aliases=records(know, "code_aliases"),
     )
     per = costs.get("default_minutes_per_substep", (int, float), required=False)
     if per is not None:
@@ -100,6 +103,8 @@ def load(directory: Path | None = None) -> Curated:
         _strength(rec)
     for rec in cur.step_costs:
         rec.text("step"), rec.number("minutes"), rec.text("assumption")
+    for rec in cur.code_aliases:
+        rec.text("code"), rec.text("means"), rec.text("quote")
     for rec in cur.cause_steps:
         rec.text("cause"), rec.text("quote")
         rec.strings("tests", required=False), rec.strings("fixes", required=False)
@@ -267,6 +272,15 @@ def apply(kb: KnowledgeBase, cur: Curated, texts: dict[str, tuple[str, str]]) ->
         replace(c, tests=links[c.id][0], fixes=links[c.id][1]) if c.id in links else c
         for c in causes
     ]
+    aliases = []
+    for rec in cur.code_aliases:
+        means = rec.text("means")
+        manual = next((m.id for m in kb.manuals if means in m.error_codes), None)
+        if manual is None:
+            continue
+        src = cite(rec, manual, texts)
+        assert src is not None
+        aliases.append(CodeAlias(rec.text("code"), means, src, _here(rec)))
     costs: dict[str, StepCost] = {}
     for rec in cur.step_costs:
         sid = rec.text("step")
@@ -295,4 +309,5 @@ def apply(kb: KnowledgeBase, cur: Curated, texts: dict[str, tuple[str, str]]) ->
         lexicon=tuple(cur.lexicon_entries),
         context_rules=tuple(rules),
         step_costs=tuple(costs.values()),
+        code_aliases=tuple(aliases),
     )

@@ -200,6 +200,16 @@ class ContextRule:
 
 
 @dataclass(frozen=True)
+class CodeAlias:
+    """Curated: an OCPP error code that means a station's own code."""
+
+    code: str
+    means: str
+    source: Source
+    defined_at: Source
+
+
+@dataclass(frozen=True)
 class StepCost:
     step: str
     minutes: float
@@ -236,6 +246,7 @@ class KnowledgeBase:
     lexicon: tuple[LexiconEntry, ...] = ()
     context_rules: tuple[ContextRule, ...] = ()
     step_costs: tuple[StepCost, ...] = ()
+    code_aliases: tuple[CodeAlias, ...] = ()
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def cause(self, cause_id: str) -> Cause:
@@ -286,6 +297,7 @@ def kb_to_json(kb: KnowledgeBase, *, curated: bool = False) -> dict[str, Any]:
             "lexicon": [_to_plain(e) for e in kb.lexicon],
             "context_rules": [_to_plain(e) for e in kb.context_rules],
             "step_costs": [_to_plain(e) for e in kb.step_costs],
+            "code_aliases": [_to_plain(e) for e in kb.code_aliases],
         }
     return out
 
@@ -326,6 +338,7 @@ def kb_from_json(data: dict[str, Any]) -> KnowledgeBase:
         _from_plain(ContextRule, r) for r in cur.get("context_rules", [])
     )
     kwargs["step_costs"] = tuple(_from_plain(StepCost, r) for r in cur.get("step_costs", []))
+    kwargs["code_aliases"] = tuple(_from_plain(CodeAlias, r) for r in cur.get("code_aliases", []))
     return KnowledgeBase(**kwargs)
 
 

@@ -74,3 +74,10 @@ def test_every_cause_cites_a_manual_line(diagnoser: Diagnoser) -> None:
     for rc in d.causes:
         for e in rc.evidence:
             assert e.path.startswith("manuals/") and e.line > 0
+
+
+def test_ocpp_error_code_means_station_code(diagnoser: Diagnoser) -> None:
+    """OCPP WeakSignal stands for the LTE manual's CP-ERR-WIFI (curated alias)."""
+    d = diagnoser.diagnose("", error="WeakSignal")
+    assert d.causes and all("lte-module" in rc.cause.id for rc in d.causes)
+    assert d.partition == "ChargePoint CT4000"
