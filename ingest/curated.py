@@ -275,10 +275,10 @@ def apply(kb: KnowledgeBase, cur: Curated, texts: dict[str, tuple[str, str]]) ->
     aliases = []
     for rec in cur.code_aliases:
         means = rec.text("means")
-        manual = next((m.id for m in kb.manuals if means in m.error_codes), None)
-        if manual is None:
+        owner = next((m.id for m in kb.manuals if means in m.error_codes), None)
+        if owner is None:
             continue
-        src = cite(rec, manual, texts)
+        src = cite(rec, owner, texts)
         assert src is not None
         aliases.append(CodeAlias(rec.text("code"), means, src, _here(rec)))
     costs: dict[str, StepCost] = {}
