@@ -217,25 +217,9 @@ def workorder_context(
     }
 
 
-def workorder(
+def render_report(
     kb: KnowledgeBase,
-    text: str,
-    *,
-    fmt: str = "md",
-    error: str | None = None,
-    model: str | None = None,
-    station: str | None = None,
-    port: int | None = None,
-) -> str:
-    from evkb.render import render
-
-    d = diagnose(kb, text, error, model)
-    ctx = workorder_context(kb, d, text=text, error=error, station=station, port=port)
-    return render(f"workorder.{fmt}.j2", ctx)
-
-
-def picklist(
-    kb: KnowledgeBase,
+    template: str,
     text: str,
     *,
     error: str | None = None,
@@ -243,11 +227,21 @@ def picklist(
     station: str | None = None,
     port: int | None = None,
 ) -> str:
+    """Diagnose ``text`` and render it with ``template`` (workorder.md.j2,
+    workorder.html.j2, picklist.md.j2)."""
     from evkb.render import render
 
     d = diagnose(kb, text, error, model)
     ctx = workorder_context(kb, d, text=text, error=error, station=station, port=port)
-    return render("picklist.md.j2", ctx)
+    return render(template, ctx)
+
+
+def workorder(kb: KnowledgeBase, text: str, *, fmt: str = "md", **kw: Any) -> str:
+    return render_report(kb, f"workorder.{fmt}.j2", text, **kw)
+
+
+def picklist(kb: KnowledgeBase, text: str, **kw: Any) -> str:
+    return render_report(kb, "picklist.md.j2", text, **kw)
 
 
 def simulate(kb: KnowledgeBase, trials: int = 2000, seed: int = 1) -> list[Any]:

@@ -170,6 +170,16 @@ def cmd_manual_lint(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _group_help(group: argparse.ArgumentParser) -> Any:
+    """A command group run without a subcommand prints its help and exits 2."""
+
+    def show(_args: argparse.Namespace) -> int:
+        group.print_help()
+        return 2
+
+    return show
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="evkb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -291,11 +301,7 @@ def parser() -> argparse.ArgumentParser:
     )
     lint.set_defaults(func=cmd_manual_lint)
 
-    def man_help(_args: argparse.Namespace) -> int:
-        man.print_help()
-        return 2
-
-    man.set_defaults(func=man_help)
+    man.set_defaults(func=_group_help(man))
 
     kbp = sub.add_parser(
         "kb",
@@ -321,11 +327,7 @@ def parser() -> argparse.ArgumentParser:
     _kb_arg(summ)
     summ.set_defaults(func=cmd_kb_summary)
 
-    def kb_help(_args: argparse.Namespace) -> int:
-        kbp.print_help()
-        return 2
-
-    kbp.set_defaults(func=kb_help)
+    kbp.set_defaults(func=_group_help(kbp))
     return p
 
 
