@@ -170,6 +170,15 @@ def cmd_manual_lint(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def cmd_manual_render(args: argparse.Namespace) -> int:
+    from evkb import api
+
+    kb = api.load(_kb_path(args))
+    written = api.render_manuals(kb, args.out, progress=lambda m: print(m, file=sys.stderr))
+    print(f"wrote {len(written)} manual(s) to {args.out}")
+    return 0
+
+
 def _group_help(group: argparse.ArgumentParser) -> Any:
     """A command group run without a subcommand prints its help and exits 2."""
 
@@ -280,7 +289,7 @@ def parser() -> argparse.ArgumentParser:
     man = sub.add_parser(
         "manual",
         help="tools for documentation writers",
-        description="Tools for documentation writers: lint manuals.",
+        description="Tools for documentation writers: lint manuals, regenerate them.",
     )
     mansub = man.add_subparsers(dest="manual_command", metavar="COMMAND")
     lint = mansub.add_parser(
@@ -300,6 +309,20 @@ def parser() -> argparse.ArgumentParser:
         help="manual files or directories (default: manuals/)",
     )
     lint.set_defaults(func=cmd_manual_lint)
+    ren = mansub.add_parser(
+        "render",
+        help="regenerate every manual from the knowledge base",
+        description="Regenerate one Markdown manual per source manual (same file name) "
+        "into DIR from the knowledge base and templates/manual.md.j2: metadata, trigger "
+        "lists, tables and steps from the records, prose as written. Ingesting DIR again "
+        "yields the same knowledge base apart from source lines. Never overwrites the "
+        "source manuals.",
+    )
+    ren.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="directory to write the manuals into"
+    )
+    _kb_arg(ren)
+    ren.set_defaults(func=cmd_manual_render)
 
     man.set_defaults(func=_group_help(man))
 

@@ -17,6 +17,7 @@ from ingest.extract import (
     faq,
     measurements,
     metadata,
+    outline,
     safety,
     statements,
     steps,
@@ -45,6 +46,7 @@ CHAIN: tuple[tuple[str, Rule], ...] = (
     ("statements", statements.run),
     ("faq", faq.run),
     ("conditions", conditions.run),
+    ("outline", outline.run),
 )
 
 MANUAL_SUFFIXES = (".md", ".markdown")

@@ -32,6 +32,9 @@ class IngestState:
     manual: Manual | None = None
     records: dict[str, list[Any]] = field(default_factory=dict)
     sentences: list[Sentence] = field(default_factory=list)
+    # block first line -> the record reference it was compiled into (for the outline)
+    consumed: dict[int, str] = field(default_factory=dict)
+    meta_headings: set[int] = field(default_factory=set)
 
     @property
     def path(self) -> str:

@@ -28,6 +28,18 @@ class Source:
 
 
 @dataclass(frozen=True)
+class OutlineBlock:
+    """One block of a manual, in order, for regenerating it: a heading, verbatim
+    Markdown (prose the knowledge base keeps as written), or a reference to the
+    records a block was compiled into ("meta", "triggers:<id>", "table:symptoms",
+    "table:causes", "table:tools", "step:<id>", "steplist:<id>")."""
+
+    kind: Literal["heading", "raw", "ref"]
+    text: str
+    level: int = 0
+
+
+@dataclass(frozen=True)
 class Manual:
     id: str
     title: str
@@ -40,6 +52,7 @@ class Manual:
     date: str
     front_matter: tuple[tuple[str, str], ...]
     source: Source
+    outline: tuple[OutlineBlock, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ _FREQ = re.compile(
 
 def run(state: IngestState) -> None:
     for _sec, block, cols in tables.find(state, r"^cause", ("cause", "notes|frequency|comment")):
+        state.consumed[block.line_start] = "table:causes"
         for row in block.rows:
             c = tables.cells(state, block, row, cols)
             src = state.source(row.line)

@@ -66,10 +66,12 @@ def run(state: IngestState) -> None:
         if sec.level == 1 and not title:
             title = sec.title
             start = end = sec.line
+            state.meta_headings.add(sec.line)
         m = _DOC_TYPE.match(sec.title)
         if m and sec.level >= 2:
             fields["document_type"] = m.group(1).strip()
             end = max(end, sec.line)
+            state.meta_headings.add(sec.line)
         if sec.level > 2 or (sec.level == 2 and not m):
             break
         for block in sec.blocks:
@@ -84,6 +86,7 @@ def run(state: IngestState) -> None:
                     continue
                 fields[key] = re.sub(r"[`*]", "", km.group(2)).strip()
                 end = max(end, ln.number)
+                state.consumed[block.line_start] = "meta"
     if not title:
         # no level-1 heading: a first line written '#Title' (no space, so not a
         # CommonMark heading) still names the document

@@ -52,7 +52,7 @@ def _evidence(state: IngestState, cause: Cause, text: str, s: Sentence, strength
     state.add(
         "evidence",
         Evidence(
-            id=f"{cause.id}/ev/{slug(text, 32)}-{s.line_start}",
+            id=f"{cause.id}/ev/{slug(text, 40)}",
             manual=state.manual_id,
             kind="statement",
             text=text.strip().rstrip("."),

@@ -99,6 +99,8 @@ def run(state: IngestState) -> None:
                     f"expected a numbered list of sub-steps after 'Step {m.group('num')}'",
                 )
             found += 1
+            ref = f"step:{state.manual_id}/step/{m.group('num')}"
+            state.consumed[block.line_start] = state.consumed[nxt.line_start] = ref
             steps.append(
                 _new_step(
                     state,
@@ -124,6 +126,7 @@ def run(state: IngestState) -> None:
             hm = _HEAD_NUM.match(sec.title)
             num, title = (hm.group(1), hm.group(2)) if hm else (str(len(steps) + 1), sec.title)
             steps.append(_new_step(state, num, title, lists[0].items, sec.line, lists[0].line_end))
+            state.consumed[lists[0].line_start] = f"steplist:{state.manual_id}/step/{num}"
     steps = _link_tools(state, steps)
     # lockout: the step whose first sub-step applies LOTO opens the cabinet; the
     # steps after it work inside (unless done from the portal) and require it;

@@ -36,6 +36,7 @@ def split_title(text: str) -> tuple[str, str, str]:
 
 def run(state: IngestState) -> None:
     for _sec, block, cols in tables.find(state, r"symptom", ("symptom", "cause")):
+        state.consumed[block.line_start] = "table:symptoms"
         for row in block.rows:
             c = tables.cells(state, block, row, cols)
             src = state.source(row.line)

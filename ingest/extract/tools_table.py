@@ -29,6 +29,7 @@ def variants(spec: str) -> tuple[tuple[str, ...], str]:
 
 def run(state: IngestState) -> None:
     for _sec, block, cols in tables.find(state, r"^tools?\b", ("tool",)):
+        state.consumed[block.line_start] = "table:tools"
         spec_col = next((j for j, h in enumerate(block.header) if re.search("spec", h, re.I)), None)
         purpose_col = next(
             (j for j, h in enumerate(block.header) if re.search("purpose|use", h, re.I)), None

@@ -8,7 +8,7 @@ import re
 from ingest.extract.metadata import CODE
 from ingest.link import resolve_cause
 from ingest.state import IngestState
-from kb.schema import ErrorCode, Evidence
+from kb.schema import ErrorCode, Evidence, slug
 
 _TRIGGER = re.compile(
     r"(?:error\s+)?(?P<code>" + CODE.pattern + r")\s+(?:is|are)\s+"
@@ -48,6 +48,9 @@ def run(state: IngestState) -> None:
                 source=state.source(block.line_start, end),
             )
             state.add("error_codes", record)
+            if not rest and i + 1 < len(blocks) and blocks[i + 1].kind == "list":
+                ref = f"triggers:{record.id}"
+                state.consumed[block.line_start] = state.consumed[blocks[i + 1].line_start] = ref
             for text, line in conditions:
                 # "... (cable jammed or sensor failure)" names the causes outright
                 pm = _PAREN.search(text)
@@ -58,7 +61,7 @@ def run(state: IngestState) -> None:
                         state.add(
                             "evidence",
                             Evidence(
-                                id=f"{cause.id}/ev/condition-{line}",
+                                id=f"{cause.id}/ev/condition-{slug(text, 32)}",
                                 manual=state.manual_id,
                                 kind="condition",
                                 text=text[: pm.start()].strip(),
