@@ -80,3 +80,18 @@ def test_next_question_separates_remaining_causes(diagnoser: Diagnoser) -> None:
     out = result(diagnoser, {"text": "station offline", "error": "CP-ERR-WIFI"})
     assert out["questions"], "an ambiguous report gets a question"
     assert all(len(q["separates"]) >= 1 for q in out["questions"])
+
+
+def test_precedence_cycle_is_an_error_naming_the_steps(seed_kb: KnowledgeBase) -> None:
+    from dataclasses import replace
+
+    from engine.plan import step_graph
+    from kb.errors import KBError
+
+    steps = {s.id: s for s in seed_kb.steps}
+    lock = "chargepoint-ct4000-cable-retractor/step/4.4"
+    spring = "chargepoint-ct4000-cable-retractor/step/4.5"
+    looped = replace(steps[lock], requires=(spring,))
+    kb = replace(seed_kb, steps=tuple(looped if s.id == lock else s for s in seed_kb.steps))
+    with pytest.raises(KBError, match=r"cycle: .*4\.4.*4\.5|cycle: .*4\.5.*4\.4"):
+        step_graph(kb)
