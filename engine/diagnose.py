@@ -60,10 +60,6 @@ class Diagnosis:
     suggestions: tuple[str, ...] = ()
     plan: Plan | None = None
 
-    @property
-    def has_evidence(self) -> bool:
-        return not self.message
-
 
 class Partition:
     """Causes of one equipment (plus generic ones), with their built engine."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from kb.schema import KnowledgeBase
-from kb.text import Clause, Lexicon, clauses, stem
+from kb.text import Clause, Lexicon, clauses
 
 MIN_SIMILARITY = 0.34
 COMMON_SHARE = 0.12
@@ -158,7 +158,3 @@ class Matcher:
             return symptoms[:limit]
         found = process.extract(text, symptoms, scorer=fuzz.token_set_ratio, limit=limit)
         return [s for s, _score, _i in found]
-
-
-def stems(words: Iterable[str]) -> frozenset[str]:
-    return frozenset(stem(w) for w in words)

@@ -11,7 +11,7 @@ from ingest.tree import Item, Line
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(*`\"'])")
 
 
-def split_lines(lines: list[Line], section: str, step: str = "") -> list[Sentence]:
+def split_lines(lines: list[Line], section: str) -> list[Sentence]:
     out: list[Sentence] = []
     buf = ""
     start = lines[0].number if lines else 0
@@ -21,21 +21,21 @@ def split_lines(lines: list[Line], section: str, step: str = "") -> list[Sentenc
         buf = f"{buf} {ln.text}".strip()
         parts = _SPLIT.split(buf)
         for part in parts[:-1]:
-            out.append(Sentence(part.strip(), start, ln.number, section, step))
+            out.append(Sentence(part.strip(), start, ln.number, section))
             start = ln.number
         buf = parts[-1]
         if buf and buf[-1] in ".!?":
-            out.append(Sentence(buf.strip(), start, ln.number, section, step))
+            out.append(Sentence(buf.strip(), start, ln.number, section))
             buf = ""
     if buf:
-        out.append(Sentence(buf.strip(), start, lines[-1].number, section, step))
+        out.append(Sentence(buf.strip(), start, lines[-1].number, section))
     return out
 
 
-def item_sentences(item: Item, section: str, step: str = "") -> list[Sentence]:
-    out = split_lines(item.lines, section, step) if item.lines else []
+def item_sentences(item: Item, section: str) -> list[Sentence]:
+    out = split_lines(item.lines, section) if item.lines else []
     for child in item.children:
-        out.extend(item_sentences(child, section, step))
+        out.extend(item_sentences(child, section))
     return out
 
 

@@ -20,7 +20,6 @@ class Sentence:
     line_start: int
     line_end: int
     section: str
-    step: str = ""  # step id when inside a step
 
 
 @dataclass

@@ -60,3 +60,15 @@ def seed_export(seed_export_text: str) -> dict[str, Any]:
     data = json.loads(seed_export_text)
     assert isinstance(data, dict)
     return data
+
+
+def evkb(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the evkb CLI as a user would, from the project root."""
+    return subprocess.run(
+        [sys.executable, "-m", "evkb.cli", *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

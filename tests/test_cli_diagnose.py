@@ -11,17 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.conftest import evkb as run_evkb
 
 
 def evkb(*args: str, stdin: str | None = None, kb: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evkb.cli", *args, "--kb", str(kb)],
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_evkb(*args, "--kb", str(kb), stdin=stdin)
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,6 @@ through the loader and the compiler)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +18,10 @@ from ingest import curated
 from ingest.pipeline import compile_paths
 from kb.curated import CURATED_DIR
 from kb.errors import CuratedError
+from tests.conftest import FIXTURES, ROOT, evkb
 
-ROOT = Path(__file__).resolve().parent.parent
-BAD_MANUALS = Path(__file__).resolve().parent / "fixtures" / "bad_manuals"
-BAD_CURATED = Path(__file__).resolve().parent / "fixtures" / "bad_curated"
+BAD_MANUALS = FIXTURES / "bad_manuals"
+BAD_CURATED = FIXTURES / "bad_curated"
 
 
 def _cases(directory: Path) -> list[Any]:
@@ -33,16 +31,6 @@ def _cases(directory: Path) -> list[Any]:
         marks = [pytest.mark.xfail(reason=case["xfail"], strict=True)] if "xfail" in case else []
         params.append(pytest.param(case, id=case["id"], marks=marks))
     return params
-
-
-def evkb(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evkb.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -5,24 +5,12 @@ from `source` (line numbers). Also: the source manuals are never overwritten."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
-
-
-def evkb(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evkb.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.conftest import ROOT, evkb
 
 
 def strip_source(value: Any) -> Any:
