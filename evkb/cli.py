@@ -94,6 +94,9 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
     from evkb import api
 
+    if not args.jsonl and not " ".join(args.text).strip() and not args.error:
+        print("evkb: error: describe what you observe (TEXT) or give --error CODE", file=sys.stderr)
+        return 2
     kb = api.load(_kb_path(args))
     if args.jsonl:
         for n, line in enumerate(sys.stdin, 1):
@@ -110,9 +113,6 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
             print(json.dumps(api.diagnosis_json(d), ensure_ascii=False), flush=True)
         return 0
     text = " ".join(args.text)
-    if not text.strip() and not args.error:
-        print("evkb: error: describe what you observe (TEXT) or give --error CODE", file=sys.stderr)
-        return 2
     d = api.diagnose(kb, text, args.error, args.model)
     data = api.diagnosis_json(d)
     if args.why_not:
@@ -129,11 +129,11 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 def cmd_workorder(args: argparse.Namespace) -> int:
     from evkb import api
 
-    kb = api.load(_kb_path(args))
     text = " ".join(args.text)
     if not text.strip() and not args.error:
         print("evkb: error: describe the fault (TEXT) or give --error CODE", file=sys.stderr)
         return 2
+    kb = api.load(_kb_path(args))
     kw = {"error": args.error, "model": args.model, "station": args.station, "port": args.port}
     if args.command == "picklist":
         print(api.picklist(kb, text, **kw), end="")
