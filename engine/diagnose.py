@@ -13,17 +13,25 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from engine import rules
 from engine.match import Matcher
 from engine.observe import ErrorCodeObs, Observation, observe
 from engine.plan import Plan, Planner
-from kb.schema import Cause, KnowledgeBase
+from kb.schema import Cause, KnowledgeBase, Measurement
 from kb.text import Lexicon, apply_lexicon, words
 
 LEAK = 0.15  # prior mass of "a cause the knowledge base does not know"
+# How many closed work orders the manual's prior is worth (Dirichlet pseudo-count):
+# with 20, three orders closed on a cause with a 10 % prior multiply its odds by 2.5.
+HISTORY_WEIGHT = 20.0
+ANSWER_SLOT = 10_000  # clause index of answered questions, apart from the text's clauses
+
+# Repair history: closed work orders per (equipment, error code) -> {cause id: count}.
+History = Mapping[tuple[str, str], Mapping[str, int]]
 MAX_CAUSES = 8
 MIN_CONFIDENCE = 0.02
 
@@ -89,6 +97,9 @@ class Diagnoser:
         self.kb = kb
         self.lexicon = lexicon_of(kb)
         self._partitions: dict[str, Partition] = {}
+        # experta engines are stateful: one query at a time per knowledge base
+        self._lock = threading.Lock()
+        self.measurements = {m.id: m for m in kb.measurements}
         self.planner = Planner(kb, self.lexicon)
         self.code_equipment: dict[str, set[str]] = {}
         for ec in kb.error_codes:
@@ -123,20 +134,103 @@ class Diagnoser:
             self._partitions[key] = part
         return part
 
-    def diagnose(self, text: str, error: str | None = None, model: str | None = None) -> Diagnosis:
+    def diagnose(
+        self,
+        text: str,
+        error: str | None = None,
+        model: str | None = None,
+        *,
+        answers: Sequence[tuple[str, str]] = (),
+        history: History | None = None,
+    ) -> Diagnosis:
+        """Rank the causes of an observation.
+
+        ``answers`` are replies to earlier questions: ``(evidence id, "yes"|"no")``
+        for "Do you observe ...?" and ``(measurement id, reading)`` for "Measure ...".
+        ``history`` is the repair history of closed work orders; the causes that
+        closed orders of this equipment and error code found get their prior raised.
+        """
+        answered: list[tuple[str, bool]] = []
+        extra: list[str] = []
+        for ref, value in answers:
+            m = self.measurements.get(ref)
+            if m is not None:
+                extra.append(_reading_text(m, value))
+            elif value.strip().lower() in ("yes", "y", "true", "1", "no", "n", "false", "0"):
+                answered.append((ref, value.strip().lower() in ("yes", "y", "true", "1")))
+        full = ". ".join(t for t in [text.strip().rstrip("."), *extra] if t)
+        with self._lock:
+            return self._diagnose(full, error, model, answered, history or {}, answers)
+
+    def _diagnose(
+        self,
+        text: str,
+        error: str | None,
+        model: str | None,
+        answered: list[tuple[str, bool]],
+        history: History,
+        answers: Sequence[tuple[str, str]],
+    ) -> Diagnosis:
         obs = observe(text, self.lexicon, error)
         obs = replace(obs, error_codes=self._with_aliases(obs.error_codes))
         key = self.partition_key(model, [c.code for c in obs.error_codes])
         part = self.partition(key)
-        facts = self._facts(obs, part)
+        facts, seen = self._facts(obs, part, answered)
         contribs = part.engine.run(facts)
+        contribs += self._history(part, [c.code for c in obs.error_codes], history)
         d = self._rank(obs, part, contribs)
         if not d.causes:
             return d
         conf = [(rc.cause.id, rc.confidence) for rc in d.all_causes]
-        observed = {e.matched for rc in d.causes for e in rc.evidence}
+        observed = seen | {ref for ref, _v in answers}
         plan = self.planner.plan(conf, text=text, generation=obs.generation, observed=observed)
         return replace(d, plan=plan)
+
+    def _history(self, part: Partition, codes: list[str], history: History) -> list[rules.Contrib]:
+        """Closed work orders as evidence: the Dirichlet posterior mean of a cause's
+        frequency, (N0 p + k) / (N0 + n), relative to its prior p. Causes no order
+        found keep their weight; only the share of the unknown-fault leak and of
+        the others shrinks, so this is exactly a prior update, recomputed per query."""
+        if part.key == "*" or not history:
+            return []
+        want = self.canonical_codes(codes)
+        counts: dict[str, int] = {}
+        for (eq, error), per in history.items():
+            if eq != part.key:
+                continue
+            # an order counts when it reported the same fault (OCPP aliases resolved),
+            # or for any code when the query names none
+            if want and not (self.canonical_codes(re.split(r"[,\s]+", error)) & want):
+                continue
+            for cid, n in per.items():
+                counts[cid] = counts.get(cid, 0) + n
+        total = sum(counts.values())
+        out = []
+        for cid, k in sorted(counts.items()):
+            if cid not in part.causes or k <= 0:
+                continue
+            p = math.exp(part.log_prior[cid]) * (1 - LEAK)
+            w = math.log((HISTORY_WEIGHT * p + k) / (HISTORY_WEIGHT * p))
+            c = part.causes[cid]
+            where = f"{part.key}, {' / '.join(codes) or 'any error code'}"
+            out.append(
+                rules.Contrib(
+                    f"history:{cid}",
+                    cid,
+                    w,
+                    "repair history",
+                    f"{k} of {total} closed work orders ({where}) found this cause",
+                    c.title,
+                    c.source.path,
+                    c.source.line_start,
+                )
+            )
+        return out
+
+    def canonical_codes(self, codes: Iterable[str]) -> set[str]:
+        """Error codes with OCPP codes replaced by the station codes they stand for."""
+        means = {a.code: a.means for a in self.kb.code_aliases}
+        return {means.get(c, c) for c in codes if c}
 
     def _with_aliases(self, codes: tuple[ErrorCodeObs, ...]) -> tuple[ErrorCodeObs, ...]:
         """An OCPP code that means a station code (curated) brings that code along."""
@@ -149,14 +243,30 @@ class Diagnoser:
 
     # ------------------------------------------------------------ facts
 
-    def _facts(self, obs: Observation, part: Partition) -> list[object]:
+    def _facts(
+        self, obs: Observation, part: Partition, answered: Sequence[tuple[str, bool]] = ()
+    ) -> tuple[list[object], set[str]]:
+        """The observation as experta facts, and the KB texts it already covers
+        (so the next question does not ask about them again)."""
         facts: list[object] = []
+        seen: set[str] = set()
         for m in part.matcher.match(obs.clauses):
+            seen.add(m.observable.text)
             facts.append(
                 rules.match_fact(
                     m.observable.id, m.obs_index, round(m.similarity, 4), m.agrees, m.obs_text
                 )
             )
+        by_id = {o.id: o for o in part.matcher.observables}
+        for i, (ref, yes) in enumerate(answered):
+            asked = by_id.get(ref)
+            if asked is None:
+                continue
+            reply = f"{'yes' if yes else 'no'}: {asked.text}"
+            for o in part.matcher.observables:
+                if o.text == asked.text:
+                    seen.add(o.text)
+                    facts.append(rules.match_fact(o.id, ANSWER_SLOT + i, 1.0, yes, reply))
         for i, r in enumerate(obs.readings):
             clause = _clause_around(obs.text, r.span)
             pressed = bool(re.search(r"\bpress(?:ed|ing)?\b", clause, re.I)) and not re.search(
@@ -194,7 +304,7 @@ class Diagnoser:
                     )
                     facts.append(rules.context_fact(rule.id, phrase, negated))
                     break
-        return facts
+        return facts, seen
 
     # ------------------------------------------------------------ scoring
 
@@ -310,6 +420,15 @@ class Diagnoser:
             "for": [e.__dict__ for e in found.evidence if e.weight >= 0],
             "not_observed": missing,
         }
+
+
+def _reading_text(m: Measurement, value: str) -> str:
+    """An answer to "Measure PP–PE ...: what do you read?" as observation text:
+    the test points and, for a bare number, the measurement's unit."""
+    v = value.strip()
+    if re.fullmatch(r"[-+]?\d+(?:[.,]\d+)?", v) and m.unit:
+        v = f"{v} {m.unit}"
+    return f"{'-'.join(m.points) or m.quantity} {v}".strip()
 
 
 def _norm_model(s: str) -> str:

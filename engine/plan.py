@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from kb.errors import KBError
-from kb.schema import Cause, KnowledgeBase, Part, Step, Tool
+from kb.schema import Cause, Evidence, KnowledgeBase, Measurement, Part, Step, Tool
 from kb.text import Lexicon, containment, terms
 
 VERIFY = re.compile(r"verification|testing|commissioning", re.I)
@@ -154,6 +154,8 @@ class Question:
     value: float
     minutes: float
     source: str
+    kind: str = "observe"  # "observe" (answer yes/no) or "measure" (answer a reading)
+    ref: str = ""  # the evidence or measurement id the answer is about
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,15 @@ class Planner:
         self.steps = {s.id: s for s in kb.steps}
         self.parts = {p.id: p for p in kb.parts}
         self.tools = {t.id: t for t in kb.tools}
+        self._evidence_by_cause: dict[str, list[Evidence]] = {}
+        for e in kb.evidence:
+            if e.kind in ("symptom", "condition", "statement"):
+                self._evidence_by_cause.setdefault(e.cause, []).append(e)
+        self._measurements_by_cause: dict[str, list[Measurement]] = {}
+        for m in kb.measurements:
+            for imp in m.implications:
+                if imp.cause:
+                    self._measurements_by_cause.setdefault(imp.cause, []).append(m)
 
     def plan(
         self,
@@ -309,44 +320,52 @@ class Planner:
         mass = sum(p for _c, p in top)
         pc = {c: p / mass for c, p in top}
         seen = set(observed)
-        cands: dict[str, tuple[str, set[str], float, str]] = {}
-        for m in self.kb.measurements:
+        # text -> (kind, ref, causes, minutes, source)
+        cands: dict[str, tuple[str, str, set[str], float, str]] = {}
+        for m in self._measurements_of(pc):
             causes = {i.cause for i in m.implications if i.cause in pc}
-            if not causes or m.low is None:
+            if not causes or m.low is None or m.id in seen:
                 continue
             pts = "–".join(m.points) or m.quantity
             rng = f"{m.low:g}–{m.high:g} {m.unit}" if m.high is not None else f"≥ {m.low:g}"
             cond = f" ({m.condition})" if m.condition else ""
             q = f"Measure {pts}{cond}: expected {rng}. What do you read?"
             cands[q] = (
-                q,
+                "measure",
+                m.id,
                 causes,
                 self._minutes_at(m.source.path, m.source.line_start, 5.0),
                 m.source.cite(),
             )
-        for e in self.kb.evidence:
-            if e.cause not in pc or e.kind not in ("symptom", "condition", "statement"):
-                continue
-            if e.text in seen:
-                continue
-            q = f"Do you observe: {e.text.rstrip('.')}?"
-            prev = cands.get(q)
-            causes = (prev[1] if prev else set()) | {e.cause}
-            cands[q] = (
-                q,
-                causes,
-                self._minutes_at(e.source.path, e.source.line_start, 2.0),
-                e.source.cite(),
-            )
+        for cid in pc:
+            for e in self._evidence_by_cause.get(cid, ()):
+                if e.text in seen or e.id in seen:
+                    continue
+                q = f"Do you observe: {e.text.rstrip('.')}?"
+                prev = cands.get(q)
+                cands[q] = (
+                    "observe",
+                    prev[1] if prev else e.id,
+                    (prev[2] if prev else set()) | {e.cause},
+                    prev[3] if prev else self._minutes_at(e.source.path, e.source.line_start, 2.0),
+                    prev[4] if prev else e.source.cite(),
+                )
         scored = []
-        for q, causes, minutes, src in cands.values():
+        for q, (kind, ref, causes, minutes, src) in cands.items():
             ps = sum(pc[c] for c in causes)
             value = ps * (1 - ps)
             if value <= 0.01:
                 continue
-            scored.append(Question(q, tuple(sorted(causes)), value, minutes, src))
+            scored.append(Question(q, tuple(sorted(causes)), value, minutes, src, kind, ref))
         scored.sort(key=lambda x: (-x.value / max(x.minutes, 1.0), x.text))
         return tuple(scored[:limit])
+
+    def _measurements_of(self, causes: Iterable[str]) -> list[Measurement]:
+        seen: dict[str, Measurement] = {}
+        for c in causes:
+            for m in self._measurements_by_cause.get(c, ()):
+                seen.setdefault(m.id, m)
+        return list(seen.values())
 
     def _minutes_at(self, path: str, line: int, default: float) -> float:
         for s in self.kb.steps:

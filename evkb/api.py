@@ -56,9 +56,92 @@ def diagnoser(kb: KnowledgeBase) -> Any:
 
 
 def diagnose(
-    kb: KnowledgeBase, text: str, error: str | None = None, model: str | None = None
+    kb: KnowledgeBase,
+    text: str,
+    error: str | None = None,
+    model: str | None = None,
+    *,
+    answers: Sequence[tuple[str, str]] = (),
+    history: Any = None,
 ) -> Any:
-    return diagnoser(kb).diagnose(text, error=error, model=model)
+    """Ranked causes and the minimal procedure; ``answers`` reply to earlier
+    questions, ``history`` is the repair history of closed work orders
+    (``orders.Store.history()``)."""
+    return diagnoser(kb).diagnose(text, error=error, model=model, answers=answers, history=history)
+
+
+def lookup(kb: KnowledgeBase) -> Any:
+    """Symptom, error-code and part queries over ``kb`` (engine/lookup.py)."""
+    from engine.lookup import Lookup
+
+    d = diagnoser(kb)
+    found = getattr(d, "lookup", None)
+    if found is None:
+        found = Lookup(kb, d.planner, d.lexicon)
+        d.lookup = found
+    return found
+
+
+def source_json(s: Any) -> dict[str, Any]:
+    return {"path": s.path, "line_start": s.line_start, "line_end": s.line_end}
+
+
+def cause_json(c: Any) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "title": c.title,
+        "equipment": c.equipment,
+        "error_codes": list(c.error_codes),
+        "prior": c.prior,
+        "prior_basis": c.prior_basis,
+        "source": source_json(c.source),
+    }
+
+
+def symptoms_json(kb: KnowledgeBase, q: str, limit: int = 8) -> list[dict[str, Any]]:
+    titles = {c.id: c.title for c in kb.causes}
+    return [
+        {
+            "text": h.text,
+            "equipment": h.equipment,
+            "score": h.score,
+            "causes": [{"id": c, "title": titles[c]} for c in h.causes],
+            "source": source_json(h.source),
+        }
+        for h in lookup(kb).symptoms(q, limit)
+    ]
+
+
+def error_code_json(kb: KnowledgeBase, code: str) -> dict[str, Any] | None:
+    info = lookup(kb).code(code)
+    if info is None:
+        return None
+    return {
+        "code": info.code,
+        "means": list(info.means),
+        "equipment": sorted({e.equipment for e in info.error_codes}),
+        "triggers": [
+            {"code": e.code, "conditions": list(e.conditions), "source": source_json(e.source)}
+            for e in info.error_codes
+        ],
+        "causes": [cause_json(c) for c in info.causes],
+    }
+
+
+def parts_json(kb: KnowledgeBase, q: str = "") -> list[dict[str, Any]]:
+    return [
+        {
+            "id": pi.part.id,
+            "name": pi.part.name,
+            "specification": pi.part.specification,
+            "variants": list(pi.part.variants),
+            "variant_basis": pi.part.variant_basis,
+            "source": source_json(pi.part.source),
+            "fix_steps": list(pi.steps),
+            "causes": [cause_json(c) for c in pi.causes],
+        }
+        for pi in lookup(kb).parts(q)
+    ]
 
 
 def diagnosis_json(d: Any) -> dict[str, Any]:
@@ -131,6 +214,8 @@ def diagnosis_json(d: Any) -> dict[str, Any]:
                 "separates": list(q.separates),
                 "minutes": q.minutes,
                 "source": q.source,
+                "kind": q.kind,
+                "ref": q.ref,
             }
             for q in plan.questions
         ]
@@ -176,14 +261,36 @@ def workorder_context(
     port: int | None = None,
 ) -> dict[str, Any]:
     """Everything a work order or pick list shows, from one diagnosis."""
-    data = diagnosis_json(d)
+    return workorder_context_json(
+        kb,
+        diagnosis_json(d),
+        text=text,
+        error=error or ", ".join(c.code for c in d.observation.error_codes),
+        station=station,
+        port=port if port is not None else d.observation.port,
+    )
+
+
+def workorder_context_json(
+    kb: KnowledgeBase,
+    data: dict[str, Any],
+    *,
+    text: str,
+    error: str | None = None,
+    station: str | None = None,
+    port: int | None = None,
+    equipment: str = "",
+) -> dict[str, Any]:
+    """The work-order view of a diagnosis JSON (``diagnosis_json``), e.g. the
+    snapshot stored with a work order."""
     steps = {s.id: s for s in kb.steps}
     titles = {c.id: c.title for c in kb.causes}
     procedure = []
-    for p in data["procedure"]:
-        procedure.append({**p, "substeps": list(steps[p["id"]].substeps)})
-    manuals = {steps[p["id"]].manual for p in data["procedure"]} or {
-        c["id"].split("/", 1)[0] for c in data["causes"][:1]
+    for p in data.get("procedure", []):
+        step = steps.get(p["id"])
+        procedure.append({**p, "substeps": list(step.substeps) if step else []})
+    manuals = {steps[p["id"]].manual for p in procedure if p["id"] in steps} or {
+        c["id"].split("/", 1)[0] for c in data.get("causes", [])[:1]
     }
     safety = []
     for r in kb.safety:
@@ -193,25 +300,26 @@ def workorder_context(
     verification = [
         sub for p in procedure if p["reason"] == "verification" for sub in p["substeps"]
     ]
-    parts = [{**p, "needed_if": [titles.get(c, c) for c in p["causes"]]} for p in data["parts"]]
-    equipment = ""
-    if data["causes"]:
+    parts = [
+        {**p, "needed_if": [titles.get(c, c) for c in p["causes"]]} for p in data.get("parts", [])
+    ]
+    if not equipment and data.get("causes"):
         cid = data["causes"][0]["id"]
         equipment = next((c.equipment for c in kb.causes if c.id == cid), "")
     return {
         "station": station or "",
-        "port": port if port is not None else d.observation.port,
-        "error": error or ", ".join(c.code for c in d.observation.error_codes),
+        "port": port,
+        "error": error or "",
         "observation": text,
         "equipment": equipment,
         "message": data.get("message", ""),
-        "causes": data["causes"],
+        "causes": data.get("causes", []),
         "procedure": procedure,
         "lockout_steps": [p["title"] for p in procedure if p["requires_lockout"]],
         "safety": safety,
         "parts": parts,
-        "tools": data["tools"],
-        "questions": data["questions"],
+        "tools": data.get("tools", []),
+        "questions": data.get("questions", []),
         "verification": verification,
         "minutes": data.get("minutes", 0.0),
         "expected_minutes": data.get("expected_minutes", 0.0),

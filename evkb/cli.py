@@ -179,6 +179,35 @@ def cmd_manual_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    from evkb.orders import DEFAULT_DB
+
+    kb_path = _kb_path(args)
+    if not kb_path.exists():
+        raise KBError(f"{kb_path}: no knowledge base; run `evkb ingest` first")
+    db = args.db or os.environ.get("EVKB_DB") or DEFAULT_DB
+    import uvicorn
+
+    from evkb.web import create_app
+
+    app = create_app(kb_path, db)  # opens the store and migrates before listening
+    print(
+        f"evkb: serving {kb_path} with work orders in {_redact(db)} "
+        f"on http://{args.host}:{args.port}/ (OCPP: ws://{args.host}:{args.port}/ocpp/ID)",
+        file=sys.stderr,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets")
+    return 0
+
+
+def _redact(url: str) -> str:
+    import re
+
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
 def _group_help(group: argparse.ArgumentParser) -> Any:
     """A command group run without a subcommand prints its help and exits 2."""
 
@@ -285,6 +314,34 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     _kb_arg(sim)
     sim.set_defaults(func=cmd_simulate)
+
+    srv = sub.add_parser(
+        "serve",
+        help="web app, JSON API and OCPP 1.6J intake (one ASGI service)",
+        description="Serve the technicians' web app (/), the JSON API (/api/..., OpenAPI at "
+        "/docs and /openapi.json) and the OCPP 1.6J fault intake (ws://HOST:PORT/ocpp/"
+        "STATION_ID, subprotocol ocpp1.6). Work orders are kept in SQLite by default; give "
+        "--db postgresql://... to let several service processes share one database.",
+    )
+    srv.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    srv.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    srv.add_argument(
+        "--db",
+        default=None,
+        metavar="URL",
+        help="work-order database: sqlite:///PATH or postgresql://USER@HOST/DB "
+        "(default: $EVKB_DB or sqlite:///build/evkb-orders.sqlite3)",
+    )
+    srv.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="server log level (default: info)",
+    )
+    _kb_arg(srv)
+    srv.set_defaults(func=cmd_serve)
 
     man = sub.add_parser(
         "manual",

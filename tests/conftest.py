@@ -72,3 +72,69 @@ def evkb(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
         text=True,
         timeout=120,
     )
+
+
+def _start_postgres(base: Path) -> tuple[str, list[str]]:
+    """A throw-away PostgreSQL cluster on a unix socket in ``base``; returns its URL
+    and the pg_ctl stop command. Raises RuntimeError when it cannot be started."""
+    import os
+    import shutil
+    import socket
+
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not initdb or not pg_ctl:
+        raise RuntimeError("no PostgreSQL server binaries (initdb, pg_ctl) on PATH")
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # postgres refuses to run as root
+        runuser = shutil.which("runuser")
+        if not runuser:
+            raise RuntimeError("running as root and no runuser to drop privileges")
+        import pwd
+
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError as e:
+            raise RuntimeError("running as root and there is no 'postgres' user") from e
+        os.chown(base, user.pw_uid, user.pw_gid)
+        prefix = [runuser, "-u", "postgres", "--"]
+    data = base / "data"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = subprocess.run
+    r = run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
+            capture_output=True, text=True, timeout=120)  # fmt: skip
+    if r.returncode:
+        raise RuntimeError(f"initdb failed: {r.stderr.strip()[-300:]}")
+    opts = f"-c listen_addresses='' -c unix_socket_directories={base} -p {port} -c fsync=off"
+    r = run([*prefix, pg_ctl, "-D", str(data), "-o", opts, "-w", "-l", str(base / "log"), "start"],
+            capture_output=True, text=True, timeout=120)  # fmt: skip
+    if r.returncode:
+        raise RuntimeError(f"pg_ctl start failed: {r.stderr.strip()[-300:]}")
+    url = f"postgresql://postgres@/postgres?host={base}&port={port}"
+    return url, [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"]
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A PostgreSQL URL: $EVKB_TEST_POSTGRES_URL, else a throw-away local cluster,
+    else the test is skipped with the reason."""
+    import os
+
+    url = os.environ.get("EVKB_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    base = Path("/tmp") / f"evkb-pg-{os.getpid()}"
+    base.mkdir(exist_ok=True)
+    try:
+        url, stop = _start_postgres(base)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        pytest.skip(f"PostgreSQL not available: {e}")
+    try:
+        yield url
+    finally:
+        subprocess.run(stop, capture_output=True, timeout=60)
+        import shutil
+
+        shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,239 @@
+"""What the web app and the OCPP intake do, as plain synchronous calls over one
+knowledge base and one work-order store (no HTTP here, so it is testable and the
+adapters stay thin)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evkb import api
+from evkb.orders import Store, StoreError, WorkOrder
+from kb.errors import ObservationError
+from kb.schema import KnowledgeBase
+
+MAX_TEXT = 4000  # characters of observation text; longer reports are refused
+
+
+@dataclass(frozen=True)
+class Query:
+    """A technician's observation plus answers to earlier questions."""
+
+    text: str
+    error: str | None = None
+    model: str | None = None
+    answers: tuple[tuple[str, str], ...] = ()
+
+    def check(self) -> Query:
+        if len(self.text) > MAX_TEXT:
+            raise ObservationError(
+                f"observation too long ({len(self.text)} characters; at most {MAX_TEXT})"
+            )
+        if self.error is not None and len(self.error) > 100:
+            raise ObservationError("error code too long (at most 100 characters)")
+        if self.model is not None and len(self.model) > 100:
+            raise ObservationError("model too long (at most 100 characters)")
+        if len(self.answers) > 50:
+            raise ObservationError("too many answers (at most 50)")
+        return self
+
+
+class Service:
+    def __init__(self, kb_path: Path, db_url: str | None = None) -> None:
+        self.kb_path = kb_path
+        self.kb: KnowledgeBase = api.load(kb_path)
+        self.store = Store.open(db_url)
+        self._warm = threading.Lock()
+
+    def warm(self) -> None:
+        """Build the engines of every equipment partition now, not on the first query."""
+        d = api.diagnoser(self.kb)
+        with self._warm:
+            for eq in d.equipment_names():
+                d.partition(eq)
+            d.partition("*")
+            api.lookup(self.kb)
+
+    # ------------------------------------------------------------ diagnosis
+
+    def diagnose(self, q: Query) -> Any:
+        q.check()
+        return api.diagnose(
+            self.kb,
+            q.text,
+            q.error or None,
+            q.model or None,
+            answers=q.answers,
+            history=self.store.history(),
+        )
+
+    def diagnosis_json(self, q: Query) -> dict[str, Any]:
+        return api.diagnosis_json(self.diagnose(q))
+
+    def equipment_of(self, d: Any) -> str:
+        return "" if d.partition == "*" else str(d.partition)
+
+    def equipment_for_model(self, model: str) -> str:
+        key = api.diagnoser(self.kb).partition_key(model, [])
+        return "" if key == "*" else str(key)
+
+    # ------------------------------------------------------------ work orders
+
+    def create_order(
+        self,
+        q: Query,
+        *,
+        station: str = "",
+        port: int | None = None,
+        assignee: str = "",
+        origin: str = "api",
+    ) -> WorkOrder:
+        d = self.diagnose(q)
+        snapshot = {**api.diagnosis_json(d), "input": _input(q)}
+        return self.store.create(
+            station=station,
+            port=port if port is not None else d.observation.port,
+            equipment=self.equipment_of(d),
+            error=q.error or "",
+            observations=q.text,
+            diagnosis=snapshot,
+            origin=origin,
+            assignee=assignee,
+        )
+
+    def rediagnose(self, order: WorkOrder, text: str | None = None) -> WorkOrder:
+        """Diagnose the order's observations again (e.g. with new text or after the
+        repair history changed) and store the new snapshot."""
+        inp = order.diagnosis.get("input", {})
+        q = Query(
+            text if text is not None else order.observations,
+            order.error or None,
+            inp.get("model") or None,
+            tuple((a["ref"], a["value"]) for a in inp.get("answers", [])),
+        )
+        d = self.diagnose(q)
+        return self.store.update(
+            order.id,
+            observations=q.text,
+            diagnosis={**api.diagnosis_json(d), "input": _input(q)},
+            note="diagnosis updated",
+        )
+
+    def close_order(
+        self,
+        oid: int,
+        *,
+        root_cause: str,
+        parts: Sequence[dict[str, str]] = (),
+        cable_length: str = "",
+        notes: str = "",
+        port: int | None = None,
+    ) -> WorkOrder:
+        known = {c.id for c in self.kb.causes}
+        if root_cause not in known:
+            titles = {c.title.lower(): c.id for c in self.kb.causes}
+            found = titles.get(root_cause.strip().lower())
+            if found is None:
+                raise StoreError(
+                    f"root cause {root_cause!r} is not a cause of the knowledge base; give a "
+                    "cause id or title (GET /api/kb/causes lists them)"
+                )
+            root_cause = found
+        return self.store.close(
+            oid,
+            root_cause=root_cause,
+            parts=parts,
+            cable_length=cable_length,
+            notes=notes,
+            port=port,
+        )
+
+    def workorder_context(self, order: WorkOrder) -> dict[str, Any]:
+        """What the work-order templates show, from the stored snapshot."""
+        return api.workorder_context_json(
+            self.kb,
+            order.diagnosis,
+            text=order.observations,
+            error=order.error,
+            station=order.station,
+            port=order.port,
+            equipment=order.equipment,
+        )
+
+    # ------------------------------------------------------------ OCPP intake
+
+    def station_boot(self, sid: str, vendor: str, model: str, **extra: str) -> None:
+        self.store.station_seen(
+            sid,
+            boot={
+                "vendor": vendor,
+                "model": model,
+                "equipment": self.equipment_for_model(f"{vendor} {model}")
+                or self.equipment_for_model(model),
+                **extra,
+            },
+        )
+
+    def station_seen(self, sid: str) -> None:
+        self.store.station_seen(sid)
+
+    def station_fault(
+        self,
+        sid: str,
+        connector: int,
+        status: str,
+        error_code: str,
+        vendor_error_code: str = "",
+        info: str = "",
+    ) -> tuple[WorkOrder, bool]:
+        """A StatusNotification reporting a fault: open (or find) the work order for
+        it, with the diagnosis for the error. Returns (order, created)."""
+        station = self.store.station(sid)
+        model = (f"{station.vendor} {station.model}".strip() if station else "") or None
+        codes = [c for c in (vendor_error_code, error_code) if c and c != "NoError"]
+        known = {e.code for e in self.kb.error_codes} | {a.code for a in self.kb.code_aliases}
+        error = next((c for c in codes if c in known), codes[0] if codes else "")
+        text = info or f"station reported {status}" + (f" ({', '.join(codes)})" if codes else "")
+        port = connector or None
+        key = f"{sid}|{connector}|{error or status}"
+        existing = self.store.find_open_fault(key)
+        if existing is not None:
+            self.store.add_event(existing.id, "reported again", text)
+            return self.store.get(existing.id), False
+        q = Query(text[:MAX_TEXT], error or None, model)
+        d = self.diagnose(q)
+        snapshot = {**api.diagnosis_json(d), "input": _input(q)}
+        equipment = self.equipment_of(d) or (station.equipment if station else "")
+        return self.store.open_fault(
+            key,
+            station=sid,
+            port=port,
+            equipment=equipment,
+            error=error,
+            observations=q.text,
+            diagnosis=snapshot,
+            origin="ocpp",
+        )
+
+    def station_recovered(self, sid: str, connector: int, status: str) -> list[WorkOrder]:
+        """A later NoError status: note the recovery on the open fault orders of that
+        connector (connector 0 is the whole station)."""
+        noted = []
+        for o in self.store.open_faults_of(sid, None if connector == 0 else connector):
+            if o.events and o.events[-1]["kind"] == "recovered":
+                continue
+            self.store.add_event(o.id, "recovered", f"station reports {status}, NoError")
+            noted.append(self.store.get(o.id))
+        return noted
+
+
+def _input(q: Query) -> dict[str, Any]:
+    return {
+        "text": q.text,
+        "error": q.error,
+        "model": q.model,
+        "answers": [{"ref": r, "value": v} for r, v in q.answers],
+    }
