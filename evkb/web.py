@@ -142,7 +142,9 @@ def create_app(kb_path: Path | None = None, db_url: str | None = None) -> Any:
     from kb import store
 
     kb_file = kb_path or store.default_path()
-    holder: dict[str, Service] = {}
+    # load the knowledge base and open (migrate) the store now, so a bad path or an
+    # unreachable database is reported before the server starts listening
+    holder: dict[str, Service] = {"svc": Service(kb_file, db_url)}
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

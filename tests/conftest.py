@@ -138,3 +138,20 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Any:
         import shutil
 
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def seed_kb_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed knowledge base compiled to a file (for the service)."""
+    import os
+
+    from evkb import api
+
+    path = tmp_path_factory.mktemp("kbfile") / "kb.json"
+    old = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        api.build([ROOT / "manuals"], path)
+    finally:
+        os.chdir(old)
+    return path

@@ -51,7 +51,7 @@ def first_sentence(text: str) -> str | None:
 
 def test_commands_are_discovered() -> None:
     names = {" ".join(path) for path, _ in ALL}
-    assert {"", "ingest", "diagnose", "kb", "kb export", "kb summary"} <= names
+    assert {"", "ingest", "diagnose", "serve", "kb", "kb export", "kb summary"} <= names
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,190 @@
+"""OCPP 1.6J intake, with the real `ocpp` library acting as the charge point over a
+loopback WebSocket to the real service (uvicorn)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from ocpp.v16 import ChargePoint, call
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, RegistrationStatus
+
+from tests.live import live_server
+
+SPRING = "chargepoint-ct4000-cable-retractor/cause/retractor-spring-broken"
+
+
+@pytest.fixture
+def server(seed_kb_file: Path, tmp_path: Path) -> Iterator[str]:
+    with live_server(seed_kb_file, f"sqlite:///{tmp_path / 'orders.sqlite3'}") as base:
+        yield base
+
+
+def ws_url(base: str, station: str) -> str:
+    return base.replace("http://", "ws://") + f"/ocpp/{station}"
+
+
+async def with_charge_point(base: str, station: str, script: Any) -> Any:
+    """Connect as ``station`` with the ocpp library and run ``script(cp)``."""
+    async with websockets.connect(ws_url(base, station), subprotocols=["ocpp1.6"]) as ws:
+        assert ws.subprotocol == "ocpp1.6"
+        cp = ChargePoint(station, ws)
+        listener = asyncio.create_task(cp.start())
+        try:
+            return await asyncio.wait_for(script(cp), timeout=30)
+        finally:
+            listener.cancel()
+
+
+def status(
+    connector: int,
+    state: ChargePointStatus,
+    error: ChargePointErrorCode = ChargePointErrorCode.no_error,
+    vendor_code: str | None = None,
+    info: str | None = None,
+) -> call.StatusNotification:
+    return call.StatusNotification(
+        connector_id=connector,
+        error_code=error,
+        status=state,
+        vendor_error_code=vendor_code,
+        info=info,
+    )
+
+
+def orders(base: str, **params: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = httpx.get(f"{base}/api/workorders", params=params).json()
+    return out
+
+
+def test_fault_opens_one_work_order_with_diagnosis_and_recovery_is_noted(server: str) -> None:
+    async def script(cp: ChargePoint) -> list[Any]:
+        boot = await cp.call(
+            call.BootNotification(charge_point_model="CT4000", charge_point_vendor="ChargePoint")
+        )
+        beat = await cp.call(call.Heartbeat())
+        fault = status(
+            2,
+            ChargePointStatus.faulted,
+            ChargePointErrorCode.other_error,
+            vendor_code="CP-ERR-RET",
+            info="cable hanging to the ground",
+        )
+        await cp.call(fault)
+        await cp.call(fault)  # the same fault again, while the order is open
+        await cp.call(status(2, ChargePointStatus.available))
+        return [boot, beat]
+
+    boot, beat = asyncio.run(with_charge_point(server, "CT-0042", script))
+    assert boot.status == RegistrationStatus.accepted and boot.interval > 0
+    assert beat.current_time
+
+    found = orders(server, station="CT-0042")
+    assert len(found) == 1, found
+    o = httpx.get(f"{server}/api/workorders/{found[0]['id']}").json()
+    assert (o["station"], o["port"], o["error"], o["origin"], o["status"]) == (
+        "CT-0042", 2, "CP-ERR-RET", "ocpp", "open")  # fmt: skip
+    assert o["equipment"] == "ChargePoint CT4000"  # from the BootNotification model
+    assert o["diagnosis"]["causes"][0]["id"] == SPRING
+    assert o["diagnosis"]["procedure"]
+    kinds = [e["kind"] for e in o["events"]]
+    assert kinds == ["created", "reported again", "recovered"]
+
+
+def test_ocpp_error_code_alone_maps_to_the_station_code(server: str) -> None:
+    async def script(cp: ChargePoint) -> None:
+        await cp.call(
+            status(1, ChargePointStatus.faulted, ChargePointErrorCode.ev_communication_error)
+        )
+
+    asyncio.run(with_charge_point(server, "CT-9", script))
+    (o,) = orders(server, station="CT-9")
+    full = httpx.get(f"{server}/api/workorders/{o['id']}").json()
+    assert full["error"] == "EVCommunicationError"
+    assert full["diagnosis"]["causes"], "the alias must reach the CP-ERR-RET causes"
+    assert all("cable-retractor" in c["id"] for c in full["diagnosis"]["causes"])
+
+
+def test_a_new_fault_after_closing_opens_a_new_order(server: str) -> None:
+    fault = status(1, ChargePointStatus.faulted, ChargePointErrorCode.other_error, "CP-ERR-WIFI")
+
+    async def report(cp: ChargePoint) -> None:
+        await cp.call(fault)
+
+    asyncio.run(with_charge_point(server, "CT-5", report))
+    (first,) = orders(server, station="CT-5")
+    r = httpx.post(
+        f"{server}/api/workorders/{first['id']}/close",
+        json={"root_cause": first["likely_cause"]},
+    )
+    assert r.status_code == 200, r.text
+    asyncio.run(with_charge_point(server, "CT-5", report))
+    assert [o["status"] for o in orders(server, station="CT-5")] == ["open", "closed"]
+
+
+async def raw_exchange(base: str, station: str, frames: list[str]) -> list[Any]:
+    async with websockets.connect(ws_url(base, station), subprotocols=["ocpp1.6"]) as ws:
+        out = []
+        for f in frames:
+            await ws.send(f)
+            out.append(json.loads(await asyncio.wait_for(ws.recv(), timeout=10)))
+        return out
+
+
+BAD_FRAMES = [
+    ("not json", "{oops", "FormatViolation"),
+    ("not a list", '{"a": 1}', "ProtocolError"),
+    ("unknown type", '[7, "u1", "Heartbeat", {}]', "PropertyConstraintViolation"),
+    # not an OCPP 1.6 action (the ocpp library answers NotSupported)
+    ("unknown action", '[2, "u2", "MakeCoffee", {}]', "NotSupported"),
+    # an OCPP 1.6 action this intake does not handle
+    ("unhandled action", '[2, "u5", "Authorize", {"idTag": "ABC"}]', "NotImplemented"),
+    ("wrong payload", '[2, "u3", "StatusNotification", {"connectorId": "one"}]', None),
+    ("payload not object", '[2, "u4", "Heartbeat", [1, 2]]', "ProtocolError"),
+    ("missing elements", "[2]", "ProtocolError"),
+]
+
+
+@pytest.mark.parametrize("name,frame,code", BAD_FRAMES, ids=[b[0] for b in BAD_FRAMES])
+def test_malformed_frames_get_callerror_and_the_connection_stays_up(
+    server: str, name: str, frame: str, code: str | None
+) -> None:
+    ok = '[2, "hb", "Heartbeat", {}]'
+    bad, after = asyncio.run(raw_exchange(server, "CT-X", [frame, ok]))
+    assert bad[0] == 4, bad  # CALLERROR
+    if code:
+        assert bad[2] == code, bad
+    else:
+        assert bad[2] in ("FormationViolation", "FormatViolation", "TypeConstraintViolation")
+    uid = json.loads(frame)[1] if frame.startswith("[2, ") else None
+    if uid:
+        assert bad[1] == uid
+    assert after[0] == 3 and after[1] == "hb"  # the same connection still answers
+
+
+def test_one_bad_station_does_not_disturb_another(server: str) -> None:
+    async def both() -> list[Any]:
+        good = websockets.connect(ws_url(server, "GOOD"), subprotocols=["ocpp1.6"])
+        async with good as ws_good:
+            await raw_exchange(server, "BAD", ["{oops", "[2]", "\x00\xff"])
+            await ws_good.send('[2, "g1", "Heartbeat", {}]')
+            return [json.loads(await asyncio.wait_for(ws_good.recv(), timeout=10))]
+
+    (reply,) = asyncio.run(both())
+    assert reply[:2] == [3, "g1"]
+    assert httpx.get(f"{server}/api/health").json()["status"] == "ok"
+
+
+def test_handshake_without_the_ocpp16_subprotocol_is_refused(server: str) -> None:
+    async def connect() -> None:
+        async with websockets.connect(ws_url(server, "CT-1"), subprotocols=["ocpp2.0.1"]) as ws:
+            await ws.recv()
+
+    with pytest.raises((websockets.InvalidStatus, websockets.ConnectionClosed)):
+        asyncio.run(connect())
