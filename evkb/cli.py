@@ -198,7 +198,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"on http://{args.host}:{args.port}/ (OCPP: ws://{args.host}:{args.port}/ocpp/ID)",
         file=sys.stderr,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets")
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets-sansio"
+    )
     return 0
 
 
