@@ -91,6 +91,8 @@ class Service:
         assignee: str = "",
         origin: str = "api",
     ) -> WorkOrder:
+        if not q.text.strip() and not (q.error or "").strip():
+            raise ObservationError("a work order needs an observation or an error code")
         d = self.diagnose(q)
         snapshot = {**api.diagnosis_json(d), "input": _input(q)}
         return self.store.create(

@@ -192,6 +192,8 @@ def test_workorder_errors_are_clear(client: TestClient) -> None:
     o = client.post("/api/workorders", json={"text": "cable hangs loose"}).json()
     r = client.post(f"/api/workorders/{o['id']}/close", json={"root_cause": "gremlins"})
     assert r.status_code == 422 and "not a cause of the knowledge base" in r.json()["detail"]
+    r = client.post("/api/workorders", json={"text": " ", "station": "S"})
+    assert r.status_code == 422 and "needs an observation or an error code" in r.json()["detail"]
     r = client.get("/api/workorders", params={"status": "done"})
     assert r.status_code == 422 and "must be one of" in r.json()["detail"]
 
