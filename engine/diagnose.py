@@ -33,6 +33,9 @@ ANSWER_SLOT = 10_000  # clause index of answered questions, apart from the text'
 # Repair history: closed work orders per (equipment, error code) -> {cause id: count}.
 History = Mapping[tuple[str, str], Mapping[str, int]]
 MAX_CAUSES = 8
+# causes without evidence listed in Diagnosis.all_causes (by prior); the rest are
+# still in the normaliser, and why_not computes any of them on demand
+PRIOR_ONLY_LISTED = 40
 MIN_CONFIDENCE = 0.02
 
 
@@ -67,6 +70,7 @@ class Diagnosis:
     message: str = ""
     suggestions: tuple[str, ...] = ()
     plan: Plan | None = None
+    log_z: float = 0.0  # log normaliser: any cause's confidence is exp(score - log_z)
 
 
 class Partition:
@@ -84,6 +88,8 @@ class Partition:
         self.engine = rules.PartitionEngine(self.matcher.observables, measurements, causes, ctx)
         total = sum(c.prior for c in causes) or 1.0
         self.log_prior = {c.id: math.log(c.prior / total) for c in causes}
+        self.max_log_prior = max(self.log_prior.values(), default=0.0)
+        self.by_prior = sorted(self.log_prior, key=lambda cid: (-self.log_prior[cid], cid))
 
 
 def lexicon_of(kb: KnowledgeBase) -> Lexicon:
@@ -254,19 +260,16 @@ class Diagnoser:
             seen.add(m.observable.text)
             facts.append(
                 rules.match_fact(
-                    m.observable.id, m.obs_index, round(m.similarity, 4), m.agrees, m.obs_text
+                    m.observable.text, m.obs_index, round(m.similarity, 4), m.agrees, m.obs_text
                 )
             )
-        by_id = {o.id: o for o in part.matcher.observables}
         for i, (ref, yes) in enumerate(answered):
-            asked = by_id.get(ref)
+            asked = part.matcher.by_id.get(ref)
             if asked is None:
                 continue
+            seen.add(asked.text)
             reply = f"{'yes' if yes else 'no'}: {asked.text}"
-            for o in part.matcher.observables:
-                if o.text == asked.text:
-                    seen.add(o.text)
-                    facts.append(rules.match_fact(o.id, ANSWER_SLOT + i, 1.0, yes, reply))
+            facts.append(rules.match_fact(asked.text, ANSWER_SLOT + i, 1.0, yes, reply))
         for i, r in enumerate(obs.readings):
             clause = _clause_around(obs.text, r.span)
             pressed = bool(re.search(r"\bpress(?:ed|ing)?\b", clause, re.I)) and not re.search(
@@ -322,37 +325,33 @@ class Diagnoser:
         for (cause, _slot), c in best.items():
             per_cause.setdefault(cause, []).append(c)
         informative = any(c.kind != "error code" for c in best.values())
+        # Only causes with evidence are scored one by one; the others keep their prior,
+        # whose total mass is known (priors sum to 1 per partition), so the normaliser
+        # and every confidence stay exact while a query costs O(evidence), not O(KB).
         scores = {
-            cid: lp + sum(c.logw for c in per_cause.get(cid, []))
-            for cid, lp in part.log_prior.items()
+            cid: part.log_prior[cid] + sum(c.logw for c in cs)
+            for cid, cs in per_cause.items()
+            if cid in part.log_prior
         }
         leak = math.log(LEAK / (1 - LEAK))
-        top = max([*scores.values(), leak])
-        z = sum(math.exp(s - top) for s in scores.values()) + math.exp(leak - top)
+        top = max([*scores.values(), leak, part.max_log_prior])
+        rest = max(0.0, 1.0 - sum(math.exp(part.log_prior[cid]) for cid in scores))
+        z = (
+            sum(math.exp(s - top) for s in scores.values())
+            + math.exp(leak - top)
+            + rest * math.exp(-top)
+        )
+        log_z = top + math.log(z)
+        prior_only: list[tuple[str, float]] = []
+        for cid in part.by_prior:
+            if len(prior_only) >= PRIOR_ONLY_LISTED:
+                break
+            if cid not in scores:
+                prior_only.append((cid, part.log_prior[cid]))
         ranked = sorted(
             (
-                RankedCause(
-                    part.causes[cid],
-                    math.exp(s - top) / z,
-                    s,
-                    tuple(
-                        sorted(
-                            (
-                                EvidenceItem(
-                                    c.kind,
-                                    c.observation,
-                                    c.matched,
-                                    round(c.logw, 3),
-                                    c.path,
-                                    c.line,
-                                )
-                                for c in per_cause.get(cid, [])
-                            ),
-                            key=lambda e: -abs(e.weight),
-                        )
-                    ),
-                )
-                for cid, s in scores.items()
+                self._ranked(part, cid, s, log_z, per_cause.get(cid, []))
+                for cid, s in [*scores.items(), *prior_only]
             ),
             key=lambda rc: (-rc.confidence, rc.cause.id),
         )
@@ -377,15 +376,37 @@ class Diagnoser:
                 for rc in ranked[:MAX_CAUSES]
                 if rc.confidence >= MIN_CONFIDENCE and (rc.evidence or not informative)
             )
-        return Diagnosis(obs, part.key, shown, tuple(ranked), message, suggestions)
+        return Diagnosis(obs, part.key, shown, tuple(ranked), message, suggestions, log_z=log_z)
+
+    @staticmethod
+    def _ranked(
+        part: Partition, cid: str, score: float, log_z: float, contribs: list[rules.Contrib]
+    ) -> RankedCause:
+        evidence = sorted(
+            (
+                EvidenceItem(c.kind, c.observation, c.matched, round(c.logw, 3), c.path, c.line)
+                for c in contribs
+            ),
+            key=lambda e: -abs(e.weight),
+        )
+        return RankedCause(part.causes[cid], math.exp(score - log_z), score, tuple(evidence))
 
     def why_not(self, diagnosis: Diagnosis, query: str) -> dict[str, object]:
         """Explain what evidence a cause lacked or had against it."""
         q = query.lower()
-        pool = diagnosis.all_causes
+        pool = list(diagnosis.all_causes)
+        part = self.partition(diagnosis.partition)
         found = next((rc for rc in pool if rc.cause.id == query), None) or next(
             (rc for rc in pool if q in rc.cause.title.lower()), None
         )
+        if found is None:  # a cause with no evidence and a low prior: not listed
+            cid = next(
+                (c.id for c in part.causes.values() if c.id == query or q in c.title.lower()),
+                None,
+            )
+            if cid is not None:
+                found = self._ranked(part, cid, part.log_prior[cid], diagnosis.log_z, [])
+                pool = sorted([*pool, found], key=lambda rc: (-rc.confidence, rc.cause.id))
         if found is None:
             titles = ", ".join(rc.cause.title for rc in pool[:12])
             return {
@@ -394,7 +415,6 @@ class Diagnoser:
             }
         rank = pool.index(found) + 1
         matched = {e.matched for e in found.evidence}
-        part = self.partition(diagnosis.partition)
         missing = [
             {"text": o.text, "kind": o.kind, "source": f"{o.path}:{o.line}"}
             for o in part.matcher.observables

@@ -24,6 +24,7 @@ from kb.text import Clause, Lexicon, clauses
 MIN_SIMILARITY = 0.34
 COMMON_SHARE = 0.12
 TITLE_STRENGTH = 4.0
+MAX_TEXTS_PER_CLAUSE = 40
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,12 @@ class Matcher:
                 )
         self.observables = tuple(items)
         self.by_id = {o.id: o for o in items}
+        # observables sharing a text (a symptom row and a condition, or the same
+        # symptom in several manuals) match alike: index each text once
+        self.by_text: dict[str, list[Observable]] = {}
+        for o in items:
+            self.by_text.setdefault(o.text, []).append(o)
+        firsts = [group[0] for group in self.by_text.values()]
         df: dict[str, int] = {}
         n = 0
         for o in items:
@@ -101,9 +108,10 @@ class Matcher:
         self.common = frozenset(t for t, d in df.items() if d > COMMON_SHARE * n)
         self.unknown_weight = 0.5 * (sum(self.idf.values()) / len(self.idf)) if self.idf else 1.0
         self.vocab = tuple(sorted(self.idf))
-        # inverted index: term -> (observable index, clause index)
+        # inverted index: term -> (text's first observable, clause index)
+        self._firsts = firsts
         self.index: dict[str, list[tuple[int, int]]] = {}
-        for i, o in enumerate(items):
+        for i, o in enumerate(firsts):
             for j, cl in enumerate(o.clauses):
                 for t in cl.terms:
                     self.index.setdefault(t, []).append((i, j))
@@ -123,6 +131,8 @@ class Matcher:
         return sum(self.idf.get(t, 0.0) for t in terms)
 
     def match(self, obs_clauses: Iterable[Clause]) -> list[MatchResult]:
+        """One result per matched KB *text* and observation clause (its observable is
+        the first with that text; ``by_text`` has the others)."""
         results: list[MatchResult] = []
         for k, oc in enumerate(obs_clauses):
             terms = self.repair(oc.terms)
@@ -134,17 +144,23 @@ class Matcher:
             best: dict[str, tuple[float, int]] = {}  # observable id -> (sim, clause)
             candidates = {ij for t in known for ij in self.index.get(t, ())}
             for i, j in candidates:
-                kc = self.observables[i].clauses[j]
+                kc = self._firsts[i].clauses[j]
                 shared = known & kc.terms
                 if shared <= self.common:
                     continue
                 cov_kb = self.weight(shared) / (self.weight(kc.terms) or 1.0)
                 cov_obs = self.weight(shared) / (w_obs or 1.0)
                 sim = math.sqrt(cov_kb * (0.35 + 0.65 * cov_obs))
-                key = self.observables[i].id
+                key = self._firsts[i].id
                 if sim >= MIN_SIMILARITY and sim > best.get(key, (0.0, 0))[0]:
                     best[key] = (sim, j)
-            for key, (sim, j) in best.items():
+            kept = sorted(best.items(), key=lambda kv: -kv[1][0])
+            if len(kept) > MAX_TEXTS_PER_CLAUSE:
+                # only the closest texts per clause: weak matches far down the list
+                # cannot lift a cause into the ranking, and each costs a fact
+                floor = kept[MAX_TEXTS_PER_CLAUSE - 1][1][0]
+                kept = [kv for kv in kept if kv[1][0] >= floor][: 2 * MAX_TEXTS_PER_CLAUSE]
+            for key, (sim, j) in kept:
                 o = self.by_id[key]
                 # a neutral report ("flipped the breaker") never denies anything
                 agrees = o.clauses[j].fault == oc.fault or not oc.cued

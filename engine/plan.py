@@ -12,7 +12,7 @@ constraints (decision-theoretic troubleshooting)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -59,6 +59,9 @@ def check_acyclic(g: nx.DiGraph[str]) -> None:
     raise KBError(f"step precedence has a cycle: {names}")
 
 
+PART_FLOOR = 1e-3
+
+
 @dataclass(frozen=True)
 class CauseSteps:
     tests: tuple[str, ...]
@@ -69,36 +72,57 @@ def _within(step: Step, path: str, line: int) -> bool:
     return step.source.path == path and step.source.line_start <= line <= step.source.line_end
 
 
-def cause_steps(kb: KnowledgeBase, lexicon: Lexicon) -> dict[str, CauseSteps]:
-    """Which steps test and which fix each cause."""
-    steps_by_manual: dict[str, list[Step]] = {}
-    for s in kb.steps:
-        steps_by_manual.setdefault(s.manual, []).append(s)
-    evidence_by_cause: dict[str, list[tuple[str, int, str]]] = {}
-    for e in kb.evidence:
-        evidence_by_cause.setdefault(e.cause, []).append(
-            (e.source.path, e.source.line_start, e.text)
-        )
-    for m in kb.measurements:
-        for imp in m.implications:
-            if imp.cause:
-                evidence_by_cause.setdefault(imp.cause, []).append(
-                    (m.source.path, m.source.line_start, m.text)
-                )
-    out: dict[str, CauseSteps] = {}
-    for c in kb.causes:
-        steps = steps_by_manual.get(c.manual, [])
-        places = [(c.source.path, c.source.line_start, ""), *evidence_by_cause.get(c.id, [])]
+class CauseLinks(Mapping[str, CauseSteps]):
+    """Which steps test and which fix each cause, worked out on first use (a query
+    needs the links of its few likely causes, not of the whole knowledge base)."""
+
+    def __init__(self, kb: KnowledgeBase, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.causes = {c.id: c for c in kb.causes}
+        self.steps_by_manual: dict[str, list[Step]] = {}
+        for s in kb.steps:
+            self.steps_by_manual.setdefault(s.manual, []).append(s)
+        self.evidence_by_cause: dict[str, list[tuple[str, int, str]]] = {}
+        for e in kb.evidence:
+            self.evidence_by_cause.setdefault(e.cause, []).append(
+                (e.source.path, e.source.line_start, e.text)
+            )
+        for m in kb.measurements:
+            for imp in m.implications:
+                if imp.cause:
+                    self.evidence_by_cause.setdefault(imp.cause, []).append(
+                        (m.source.path, m.source.line_start, m.text)
+                    )
+        self._links: dict[str, CauseSteps] = {}
+
+    def __getitem__(self, cid: str) -> CauseSteps:
+        found = self._links.get(cid)
+        if found is None:
+            found = self._links[cid] = self._compute(self.causes[cid])
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.causes)
+
+    def __len__(self) -> int:
+        return len(self.causes)
+
+    def _compute(self, c: Cause) -> CauseSteps:
+        steps = self.steps_by_manual.get(c.manual, [])
+        places = [(c.source.path, c.source.line_start, ""), *self.evidence_by_cause.get(c.id, [])]
         tests = tuple(
             s.id
             for s in steps
             if not VERIFY.search(s.title) and any(_within(s, p, ln) for p, ln, _t in places)
         )
-        out[c.id] = CauseSteps(
-            tuple(dict.fromkeys(c.tests + tests)), c.fixes or _fix(c, steps, places, lexicon)
+        return CauseSteps(
+            tuple(dict.fromkeys(c.tests + tests)), c.fixes or _fix(c, steps, places, self.lexicon)
         )
-        continue
-    return out
+
+
+def cause_steps(kb: KnowledgeBase, lexicon: Lexicon) -> CauseLinks:
+    """Which steps test and which fix each cause (computed lazily per cause)."""
+    return CauseLinks(kb, lexicon)
 
 
 def _fix(
@@ -287,6 +311,8 @@ class Planner:
         prob: dict[str, float] = {}
         why: dict[str, list[str]] = {}
         for cid, pc in confidences:
+            if pc < PART_FLOOR:
+                continue  # causes this unlikely do not move a part's probability
             for sid in self.links[cid].fixes:
                 if sid in chosen:
                     for pid in self.steps[sid].parts:

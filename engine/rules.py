@@ -11,8 +11,13 @@ each query resets it, declares the observation facts and runs it. Rules:
   same equipment's other codes;
 - a curated context rule (site event) -> for its cause.
 
-Every derived ``Contribution`` carries an id built from what produced it, so
-experta's de-duplication of identical facts never merges two pieces of evidence.
+Each rule's action records a ``Contrib`` (log-likelihood ratio for one cause, with
+what produced it and the manual line) on the engine rather than declaring it as a
+fact: no rule matches contributions, and declaring thousands of them made every
+query walk the Rete network once per contribution. Each carries an id built from
+what produced it (evidence@clause, measurement:cause@reading, cause@err:code), so
+two pieces of evidence are never merged and scoring can keep the strongest per
+cause and observation clause.
 """
 
 from __future__ import annotations
@@ -48,10 +53,6 @@ class ErrorFact(Fact):  # type: ignore[misc]
 
 class ContextFact(Fact):  # type: ignore[misc]
     """A curated context rule whose phrase occurs in the observation."""
-
-
-class Contribution(Fact):  # type: ignore[misc]
-    """Derived: log-likelihood-ratio contribution of one piece of evidence to a cause."""
 
 
 @dataclass(frozen=True)
@@ -122,29 +123,15 @@ class Builder:
         self.attrs[f"rule_{len(self.attrs)}"] = rule(action)
 
     def observables(self) -> None:
-        """An observation clause matched a KB text -> for (or against) its cause."""
-        table = self.t.observables
+        """An observation clause matched a KB text -> for (or against) the cause of
+        every observable with that text."""
+        table = self.t.by_text
 
         def action(
             self: KnowledgeEngine, evidence: str, obs: int, sim: float, agrees: bool, text: str
         ) -> None:
-            o = table.get(evidence)
-            if o is None:
-                return
-            sign = 1.0 if o.polarity == "for" else -1.0
-            w = sign * math.log(o.strength) * sim * (1.0 if agrees else -AGAINST_DAMPING)
-            self.declare(
-                Contribution(
-                    id=f"{o.id}@{obs}",
-                    cause=o.cause,
-                    logw=w,
-                    kind=o.kind if agrees else f"{o.kind} (denied)",
-                    observation=text,
-                    matched=o.text,
-                    path=o.path,
-                    line=o.line,
-                )
-            )
+            for o in table.get(evidence, ()):
+                _observed(self, o, obs, sim, agrees, text)
 
         self.add(
             Rule(
@@ -173,9 +160,11 @@ class Builder:
             elapsed: bool,
         ) -> None:
             for m in measurements:
-                for c in _reading_contribs(m, rid, value, open_circuit, points, text, pressed,
-                                           elapsed, strength):  # fmt: skip
-                    self.declare(c)
+                self.contribs.extend(
+                    _reading_contribs(
+                        m, rid, value, open_circuit, points, text, pressed, elapsed, strength
+                    )
+                )
 
         self.add(
             Rule(
@@ -200,9 +189,9 @@ class Builder:
 
         def action(self: KnowledgeEngine, code: str) -> None:
             for cause in t.code_causes.get(code, ()):
-                _declare_code(self, cause, code, math.log(ERROR_CODE_LR))
+                _code_contrib(self, cause, code, math.log(ERROR_CODE_LR))
             for cause in t.other_code_causes(code):
-                _declare_code(self, cause, code, -math.log(ERROR_CODE_LR))
+                _code_contrib(self, cause, code, -math.log(ERROR_CODE_LR))
 
         self.add(Rule(ErrorFact(code=MATCH.code)), action)
 
@@ -215,8 +204,8 @@ class Builder:
             if r is None:
                 return
             w = math.log(r.strength) * (-AGAINST_DAMPING if negated else 1.0)
-            self.declare(
-                Contribution(
+            self.contribs.append(
+                Contrib(
                     id=f"ctx:{r.id}",
                     cause=r.cause,
                     logw=w,
@@ -245,7 +234,9 @@ class Tables:
         causes: Iterable[Cause],
         rules: Iterable[ContextRule],
     ) -> None:
-        self.observables = {o.id: o for o in observables}
+        self.by_text: dict[str, list[Observable]] = {}
+        for o in observables:
+            self.by_text.setdefault(o.text, []).append(o)
         self.by_quantity: dict[str, list[Measurement]] = {}
         for m in measurements:
             # torques in an observation are not diagnostic; durations only as elapsed time
@@ -270,9 +261,28 @@ class Tables:
         return out
 
 
-def _declare_code(engine: KnowledgeEngine, cause: Cause, code: str, w: float) -> None:
-    engine.declare(
-        Contribution(
+def _observed(
+    engine: KnowledgeEngine, o: Observable, obs: int, sim: float, agrees: bool, text: str
+) -> None:
+    sign = 1.0 if o.polarity == "for" else -1.0
+    w = sign * math.log(o.strength) * sim * (1.0 if agrees else -AGAINST_DAMPING)
+    engine.contribs.append(
+        Contrib(
+            id=f"{o.id}@{obs}",
+            cause=o.cause,
+            logw=w,
+            kind=o.kind if agrees else f"{o.kind} (denied)",
+            observation=text,
+            matched=o.text,
+            path=o.path,
+            line=o.line,
+        )
+    )
+
+
+def _code_contrib(engine: KnowledgeEngine, cause: Cause, code: str, w: float) -> None:
+    engine.contribs.append(
+        Contrib(
             id=f"{cause.id}@err:{code}",
             cause=cause.id,
             logw=w,
@@ -295,7 +305,7 @@ def _reading_contribs(
     pressed: bool,
     elapsed: bool,
     strength: float,
-) -> list[Fact]:
+) -> list[Contrib]:
     if not _points_ok(points, m.points):
         return []
     if m.quantity == "duration" and not elapsed:
@@ -320,7 +330,7 @@ def _reading_contribs(
         else:
             continue
         out.append(
-            Contribution(
+            Contrib(
                 id=f"{m.id}:{cause}@r{rid}",
                 cause=cause,
                 logw=w,
@@ -368,24 +378,11 @@ class PartitionEngine:
     def run(self, facts: list[Fact]) -> list[Contrib]:
         eng = self._engine
         eng.reset()
+        eng.contribs = []
         for f in facts:
             eng.declare(f)
         eng.run()
-        out = []
-        for f in eng.facts.values():
-            if isinstance(f, Contribution):
-                out.append(
-                    Contrib(
-                        f["id"],
-                        f["cause"],
-                        float(f["logw"]),
-                        f["kind"],
-                        f["observation"],
-                        f["matched"],
-                        f["path"],
-                        int(f["line"]),
-                    )
-                )
+        out: list[Contrib] = eng.contribs
         return out
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from engine.plan import VERIFY, CauseSteps
@@ -36,7 +36,7 @@ class SimResult:
 
 
 class Scenario:
-    def __init__(self, causes: list[Cause], steps: list[Step], links: dict[str, CauseSteps]):
+    def __init__(self, causes: list[Cause], steps: list[Step], links: Mapping[str, CauseSteps]):
         self.causes = causes
         self.steps = [s for s in steps if not VERIFY.search(s.title)]
         self.verify = sum(s.minutes for s in steps if VERIFY.search(s.title)) or 0.0
@@ -128,7 +128,7 @@ def simulate(
     name: str,
     causes: Iterable[Cause],
     steps: Iterable[Step],
-    links: dict[str, CauseSteps],
+    links: Mapping[str, CauseSteps],
     trials: int = 2000,
     seed: int = 1,
 ) -> SimResult:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import snowballstemmer
 
@@ -302,6 +302,9 @@ _CLAUSE_SPLIT = re.compile(
 )
 
 
+CLAUSE_CACHE_SIZE = 200_000
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """phrase -> canonical replacement, applied longest phrase first."""
@@ -317,9 +320,19 @@ class Lexicon:
         pairs.sort(key=lambda kv: -len(kv[0]))
         return Lexicon(tuple(pairs))
 
-    @property
+    @cached_property
     def pattern(self) -> re.Pattern[str] | None:
         return _lexicon_pattern(self.pairs)
+
+    @cached_property
+    def table(self) -> dict[str, str]:
+        return dict(self.pairs)
+
+    @cached_property
+    def clause_cache(self) -> dict[str, list[Clause]]:
+        """Clauses of texts already split with this lexicon (KB texts recur in every
+        partition and question); bounded, see ``clauses``."""
+        return {}
 
 
 @lru_cache(maxsize=8)
@@ -336,7 +349,7 @@ def apply_lexicon(text: str, lexicon: Lexicon | None) -> str:
         return text
     pat = lexicon.pattern
     assert pat is not None
-    table = dict(lexicon.pairs)
+    table = lexicon.table
     return pat.sub(lambda m: " " + table[m.group(0)] + " ", text)
 
 
@@ -399,6 +412,11 @@ _FAULT_STEMS = frozenset(stem(w) for w in FAULT_WORDS)
 
 
 def clauses(text: str, lexicon: Lexicon | None) -> list[Clause]:
+    cache = lexicon.clause_cache if lexicon is not None else None
+    if cache is not None:
+        hit = cache.get(text)
+        if hit is not None:
+            return list(hit)
     out: list[Clause] = []
     # lexicon first so multi-word phrases spanning punctuation-free text survive
     for part in _CLAUSE_SPLIT.split(text.lower()):
@@ -406,6 +424,11 @@ def clauses(text: str, lexicon: Lexicon | None) -> list[Clause]:
             c = clause_of(part, lexicon)
             if c.terms:
                 out.append(c)
+    if cache is not None:
+        if len(cache) >= CLAUSE_CACHE_SIZE:
+            cache.clear()
+        cache[text] = out
+        return list(out)
     return out
 
 
