@@ -192,7 +192,7 @@ class Store:
     # ------------------------------------------------------------ connections
 
     @contextmanager
-    def _tx(self) -> Iterator[_Conn]:
+    def _tx(self, write: bool = True) -> Iterator[_Conn]:
         """One transaction on a fresh connection (cheap for SQLite, and safe across
         threads); PostgreSQL connections come from psycopg."""
         if self.dialect == "postgresql":
@@ -217,9 +217,10 @@ class Store:
                 return
         else:
             raw = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            raw.execute("PRAGMA journal_mode=WAL")
             raw.execute("PRAGMA foreign_keys=ON")
-            raw.execute("BEGIN IMMEDIATE")
+            # writers take the lock up front (no deadlock between two upgrading
+            # readers); readers do not block each other or the writer (WAL)
+            raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             conn = _SqliteConn(raw)
         try:
             yield conn
@@ -239,6 +240,9 @@ class Store:
             if self.dialect == "postgresql"
             else "INTEGER PRIMARY KEY AUTOINCREMENT"
         )
+        if self.dialect == "sqlite" and self.path != ":memory:":
+            with sqlite3.connect(self.path, timeout=30) as raw:
+                raw.execute("PRAGMA journal_mode=WAL")  # persistent: set once per file
         with self._tx() as c:
             if self.dialect == "postgresql":
                 c.execute("SELECT pg_advisory_xact_lock(4242001)")
@@ -263,7 +267,7 @@ class Store:
             return len(MIGRATIONS)
 
     def version(self) -> int:
-        with self._tx() as c:
+        with self._tx(write=False) as c:
             return int(c.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0])
 
     # ------------------------------------------------------------ work orders
@@ -325,7 +329,7 @@ class Store:
             return self.get(again.id), False
 
     def find_open_fault(self, fault_key: str) -> WorkOrder | None:
-        with self._tx() as c:
+        with self._tx(write=False) as c:
             row = c.execute(
                 "SELECT id FROM workorders WHERE fault_key = ? AND status <> 'closed'",
                 (fault_key,),
@@ -341,12 +345,12 @@ class Store:
         if port is not None:
             sql += " AND port = ?"
             params.append(port)
-        with self._tx() as c:
+        with self._tx(write=False) as c:
             ids = [int(r[0]) for r in c.execute(sql + " ORDER BY id", params).fetchall()]
         return [self.get(i) for i in ids]
 
     def get(self, oid: int) -> WorkOrder:
-        with self._tx() as c:
+        with self._tx(write=False) as c:
             row = c.execute(f"SELECT {_COLUMNS} FROM workorders WHERE id = ?", (oid,)).fetchone()
             if row is None:
                 raise NotFound(f"work order {oid} not found")
@@ -377,7 +381,7 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
-        with self._tx() as c:
+        with self._tx(write=False) as c:
             rows = c.execute(sql, [*params, max(0, min(limit, 1000)), max(0, offset)]).fetchall()
         return [_order(r, []) for r in rows]
 
@@ -477,7 +481,7 @@ class Store:
         """Repair history, recomputed from the closed orders:
         (equipment, error code) -> {root cause: number of closed orders}."""
         out: dict[tuple[str, str], dict[str, int]] = {}
-        with self._tx() as c:
+        with self._tx(write=False) as c:
             rows = c.execute(
                 "SELECT equipment, error, root_cause, COUNT(*) FROM workorders "
                 "WHERE status = 'closed' AND root_cause <> '' "
@@ -520,7 +524,7 @@ class Store:
         return found
 
     def station(self, sid: str) -> Station | None:
-        with self._tx() as c:
+        with self._tx(write=False) as c:
             row = c.execute(
                 "SELECT id, vendor, model, equipment, serial, firmware, last_seen, booted_at "
                 "FROM stations WHERE id = ?",
