@@ -376,6 +376,17 @@ class Diagnoser:
                 for rc in ranked[:MAX_CAUSES]
                 if rc.confidence >= MIN_CONFIDENCE and (rc.evidence or not informative)
             )
+            if not shown and informative:
+                # the evidence fits many causes (typically the same symptom on many
+                # models) and none stands out: say so, and show the closest anyway
+                shown = tuple(rc for rc in ranked if rc.evidence)[:MAX_CAUSES]
+                fits = [c for c in per_cause if c in part.causes]
+                models = {part.causes[c].equipment for c in fits}
+                message = (
+                    f"The observation fits {len(fits)} causes on {len(models)} models "
+                    "about equally, so none stands out; give the model or the error code "
+                    "to narrow it down. The closest are listed."
+                )
         return Diagnosis(obs, part.key, shown, tuple(ranked), message, suggestions, log_z=log_z)
 
     @staticmethod

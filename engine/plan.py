@@ -215,6 +215,9 @@ class Planner:
         self.steps = {s.id: s for s in kb.steps}
         self.parts = {p.id: p for p in kb.parts}
         self.tools = {t.id: t for t in kb.tools}
+        self._steps_by_path: dict[str, list[Step]] = {}
+        for s in kb.steps:
+            self._steps_by_path.setdefault(s.source.path, []).append(s)
         self._evidence_by_cause: dict[str, list[Evidence]] = {}
         for e in kb.evidence:
             if e.kind in ("symptom", "condition", "statement"):
@@ -394,7 +397,7 @@ class Planner:
         return list(seen.values())
 
     def _minutes_at(self, path: str, line: int, default: float) -> float:
-        for s in self.kb.steps:
+        for s in self._steps_by_path.get(path, ()):
             if _within(s, path, line):
                 return min(s.minutes, 10.0)
         return default

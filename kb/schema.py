@@ -8,6 +8,7 @@ Every record is a frozen dataclass carrying ``source``: the manual file and the
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import types
 import typing
@@ -315,16 +316,24 @@ def kb_to_json(kb: KnowledgeBase, *, curated: bool = False) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _fields_of(tp: type) -> tuple[tuple[str, Any], ...]:
+    """(name, resolved type) of a record's init fields; resolving the hints is far
+    dearer than building a record, so it is done once per class."""
+    hints = typing.get_type_hints(tp)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(tp) if f.init)
+
+
 def _from_plain(tp: Any, value: Any) -> Any:
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return tp(
+            **{
+                name: _from_plain(hint, value[name])
+                for name, hint in _fields_of(tp)
+                if name in value
+            }
+        )
     origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        hints = typing.get_type_hints(tp)
-        kwargs = {
-            f.name: _from_plain(hints[f.name], value[f.name])
-            for f in dataclasses.fields(tp)
-            if f.init and f.name in value
-        }
-        return tp(**kwargs)
     if origin is tuple:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:

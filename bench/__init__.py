@@ -1,0 +1,1 @@
+"""evkb benchmark: synthetic manuals (generate), measurements (run, worker), report."""
