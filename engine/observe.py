@@ -3,6 +3,7 @@ sense: fault asserted or normal behaviour), context events, port and generation.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -38,7 +39,8 @@ _ELAPSED = re.compile(
     re.I,
 )
 _ELAPSED_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_PORT = re.compile(r"\bport\s*#?\s*(\d+)\b|\b(left|right)\s+port\b", re.I)
+# at most four digits: "port 99999..." is no port number (and int() refuses > 4300 digits)
+_PORT = re.compile(r"\bport\s*#?\s*(\d{1,4})\b|\b(left|right)\s+port\b", re.I)
 _GEN = re.compile(r"\bgen(?:eration)?\s*([12])\b", re.I)
 _SERIAL = re.compile(r"\b(CT4[A-Z0-9]*-(\d)[A-Z0-9]{4,})\b", re.I)
 
@@ -130,6 +132,11 @@ def observe(text: str, lexicon: Lexicon, error: str | None = None) -> Observatio
     gm = _GEN.search(text)
     if gm:
         gen = int(gm.group(1))
+    elapsed = []
+    for em in _ELAPSED.finditer(text):
+        seconds = float(em.group(1)) * _ELAPSED_UNIT[em.group(2)[0].lower()]
+        if math.isfinite(seconds):  # "999...9 days ago" overflows: dropped, not infinite
+            elapsed.append(seconds)
     return Observation(
         text=text,
         clauses=tuple(c for c in clauses(symptom_text, lexicon) if not c.terms <= _METER_WORDS),
@@ -138,8 +145,5 @@ def observe(text: str, lexicon: Lexicon, error: str | None = None) -> Observatio
         port=port,
         generation=gen,
         serial=serial,
-        elapsed_s=tuple(
-            float(m.group(1)) * _ELAPSED_UNIT[m.group(2)[0].lower()]
-            for m in _ELAPSED.finditer(text)
-        ),
+        elapsed_s=tuple(elapsed),
     )

@@ -136,14 +136,20 @@ def cite(rec: Node, manual: str, texts: dict[str, tuple[str, str]]) -> Source | 
     quote needs."""
     if manual not in texts:
         return None
-    path, text = texts[manual]
+    src = _find_quote(rec, *texts[manual])
+    if src is None:
+        raise rec.node("quote").fail(f"expected the quote to appear in manual {manual!r}")
+    return src
+
+
+def _find_quote(rec: Node, path: str, text: str) -> Source | None:
     quote = _norm(rec.text("quote"))
     lines = text.split("\n")
     for j in range(len(lines)):
         for i in range(j, max(j - 6, -1), -1):
             if quote in _norm(" ".join(lines[i : j + 1])):
                 return Source(path, i + 1, j + 1)
-    raise rec.node("quote").fail(f"expected the quote to appear in manual {manual!r}")
+    return None
 
 
 def apply(kb: KnowledgeBase, cur: Curated, texts: dict[str, tuple[str, str]]) -> KnowledgeBase:
@@ -275,11 +281,17 @@ def apply(kb: KnowledgeBase, cur: Curated, texts: dict[str, tuple[str, str]]) ->
     aliases = []
     for rec in cur.code_aliases:
         means = rec.text("means")
-        owner = next((m.id for m in kb.manuals if means in m.error_codes), None)
-        if owner is None:
+        # cited from the first manual declaring the code that holds the quote; another
+        # manual may declare the same station code in its own words (a third-party
+        # or newer revision), and without the quoted manual the alias is left out
+        src = None
+        for m in kb.manuals:
+            if means in m.error_codes and m.id in texts:
+                src = _find_quote(rec, *texts[m.id])
+                if src is not None:
+                    break
+        if src is None:
             continue
-        src = cite(rec, owner, texts)
-        assert src is not None
         aliases.append(CodeAlias(rec.text("code"), means, src, _here(rec)))
     costs: dict[str, StepCost] = {}
     for rec in cur.step_costs:

@@ -6,6 +6,7 @@ resolved against the manuals being compiled."""
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -77,13 +78,16 @@ def read_text(path: Path) -> str:
         data = path.read_bytes()
     except OSError as e:
         raise ManualError(shown, 1, f"expected a readable file ({e.strerror})") from None
+    # a BOM is dropped before decoding, so error positions count from the file's start
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
         # CR LF and lone CR end lines, as markdown-it reads them
-        return re.sub(r"\r\n?", "\n", data.decode("utf-8-sig"))
+        return re.sub(r"\r\n?", "\n", data[bom:].decode("utf-8"))
     except UnicodeDecodeError as e:
-        line = len(re.findall(rb"\r\n?|\n", data[: e.start])) + 1
+        at = bom + e.start
+        line = len(re.findall(rb"\r\n?|\n", data[:at])) + 1
         raise ManualError(
-            shown, line, f"expected UTF-8 text (invalid byte 0x{data[e.start]:02x})"
+            shown, line, f"expected UTF-8 text (invalid byte 0x{data[at]:02x})"
         ) from None
 
 

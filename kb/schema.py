@@ -316,7 +316,7 @@ def kb_to_json(kb: KnowledgeBase, *, curated: bool = False) -> dict[str, Any]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fields_of(tp: type) -> tuple[tuple[str, Any], ...]:
     """(name, resolved type) of a record's init fields; resolving the hints is far
     dearer than building a record, so it is done once per class."""

@@ -22,19 +22,30 @@ def default_path() -> Path:
 def save(kb: KnowledgeBase, path: Path) -> None:
     """Write to a temporary file in the same directory, fsync, then rename: a crash
     at any point leaves the previous knowledge base intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = kb_to_json(kb, curated=True)
     data["format"] = FORMAT
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise _unwritable(path, e) from None
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it owner-only; a service user must read it
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:  # a directory at the path, disk full, ...
+        Path(tmp).unlink(missing_ok=True)
+        raise _unwritable(path, e) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _unwritable(path: Path, e: OSError) -> KBError:
+    return KBError(f"{path}: cannot write the knowledge base here ({e.strerror or e})")
 
 
 def load(path: Path) -> KnowledgeBase:

@@ -7,6 +7,7 @@ is 0V, <cause>", "An open circuit means <cause>", "torque ... to 2.8 Nm",
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -76,6 +77,8 @@ def _value(m: re.Match[str]) -> tuple[str, str, float, float | None, bool] | Non
     canon, quantity, factor = unit
     a = float(m.group("a")) * factor
     b = float(m.group("b")) * factor if m.group("b") else None
+    if not math.isfinite(a) or (b is not None and not math.isfinite(b)):
+        return None  # "100-999...9 Ω": too long for a float, and JSON has no Infinity
     return canon, quantity, a, b, bool(m.group("plus"))
 
 

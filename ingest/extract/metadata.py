@@ -53,6 +53,12 @@ def run(state: IngestState) -> None:
             mark = getattr(e, "problem_mark", None)
             line = (mark.line + 2) if mark else 1
             state.fail(line, "expected valid YAML front matter")
+        except Exception as e:
+            # PyYAML's constructors raise plain ValueError, KeyError, IndexError, ... for
+            # values that parse but cannot be built ("date: 2025-13-45", "!!bool maybe",
+            # "!!int 0x") and RecursionError for deep nesting; none carries a position,
+            # so the error names the front matter's first line
+            state.fail(1, f"expected valid YAML front matter ({type(e).__name__}: {e})")
         if not isinstance(data, dict):
             state.fail(1, "expected front matter to be a YAML mapping")
         for k, v in data.items():
