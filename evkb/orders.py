@@ -19,7 +19,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -195,41 +195,35 @@ class Store:
     def _tx(self, write: bool = True) -> Iterator[_Conn]:
         """One transaction on a fresh connection (cheap for SQLite, and safe across
         threads); PostgreSQL connections come from psycopg."""
-        if self.dialect == "postgresql":
-            import psycopg
+        with ExitStack() as stack:
+            if self.dialect == "postgresql":
+                import psycopg
 
-            try:
-                pg = psycopg.connect(self.url)
-            except psycopg.Error as e:
-                raise StoreError(f"{_redact(self.url)}: cannot connect: {e}") from e
-            conn: _Conn = _PgConn(pg)
-        elif self.path == ":memory:":
-            with self._memory_lock:
+                try:
+                    pg = psycopg.connect(self.url)
+                except psycopg.Error as e:
+                    raise StoreError(f"{_redact(self.url)}: cannot connect: {e}") from e
+                conn: _Conn = _PgConn(pg)
+            elif self.path == ":memory:":  # one shared connection, one caller at a time
+                stack.enter_context(self._memory_lock)
                 if self._memory is None:
                     self._memory = sqlite3.connect(":memory:", check_same_thread=False)
                 conn = _SqliteConn(self._memory, close=False)
-                try:
-                    yield conn
-                    conn.commit()
-                except BaseException:
-                    conn.rollback()
-                    raise
-                return
-        else:
-            raw = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            raw.execute("PRAGMA foreign_keys=ON")
-            # writers take the lock up front (no deadlock between two upgrading
-            # readers); readers do not block each other or the writer (WAL)
-            raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            conn = _SqliteConn(raw)
-        try:
-            yield conn
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-        finally:
-            conn.close()
+            else:
+                raw = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                raw.execute("PRAGMA foreign_keys=ON")
+                # writers take the lock up front (no deadlock between two upgrading
+                # readers); readers do not block each other or the writer (WAL)
+                raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                conn = _SqliteConn(raw)
+            try:
+                yield conn
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                conn.close()
 
     # ------------------------------------------------------------ schema
 

@@ -94,14 +94,13 @@ class Service:
         if not q.text.strip() and not (q.error or "").strip():
             raise ObservationError("a work order needs an observation or an error code")
         d = self.diagnose(q)
-        snapshot = {**api.diagnosis_json(d), "input": _input(q)}
         return self.store.create(
             station=station,
             port=port if port is not None else d.observation.port,
             equipment=self.equipment_of(d),
             error=q.error or "",
             observations=q.text,
-            diagnosis=snapshot,
+            diagnosis=_snapshot(d, q),
             origin=origin,
             assignee=assignee,
         )
@@ -116,11 +115,10 @@ class Service:
             inp.get("model") or None,
             tuple((a["ref"], a["value"]) for a in inp.get("answers", [])),
         )
-        d = self.diagnose(q)
         return self.store.update(
             order.id,
             observations=q.text,
-            diagnosis={**api.diagnosis_json(d), "input": _input(q)},
+            diagnosis=_snapshot(self.diagnose(q), q),
             note="diagnosis updated",
         )
 
@@ -207,7 +205,6 @@ class Service:
             return self.store.get(existing.id), False
         q = Query(text[:MAX_TEXT], error or None, model)
         d = self.diagnose(q)
-        snapshot = {**api.diagnosis_json(d), "input": _input(q)}
         equipment = self.equipment_of(d) or (station.equipment if station else "")
         return self.store.open_fault(
             key,
@@ -216,7 +213,7 @@ class Service:
             equipment=equipment,
             error=error,
             observations=q.text,
-            diagnosis=snapshot,
+            diagnosis=_snapshot(d, q),
             origin="ocpp",
         )
 
@@ -230,6 +227,11 @@ class Service:
             self.store.add_event(o.id, "recovered", f"station reports {status}, NoError")
             noted.append(self.store.get(o.id))
         return noted
+
+
+def _snapshot(d: Any, q: Query) -> dict[str, Any]:
+    """What a work order keeps of its diagnosis: the diagnose JSON and its input."""
+    return {**api.diagnosis_json(d), "input": _input(q)}
 
 
 def _input(q: Query) -> dict[str, Any]:
