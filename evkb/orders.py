@@ -172,6 +172,12 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.dialect = "postgresql" if re.match(r"postgres(?:ql)?(\+\w+)?://", url) else "sqlite"
+        scheme = re.match(r"([A-Za-z][\w+.-]*)://", url)
+        if scheme and self.dialect == "sqlite" and scheme.group(1) != "sqlite":
+            raise StoreError(
+                f"{_redact(url)}: unsupported database URL; use sqlite:///PATH, "
+                "postgresql://USER@HOST/DB or a file path"
+            )
         if self.dialect == "sqlite":
             # sqlite:///rel/path -> rel/path, sqlite:////abs/path -> /abs/path,
             # sqlite://:memory:, or a bare file path
@@ -180,10 +186,16 @@ class Store:
                 path = path[1:]
             self.path = path or ":memory:"
             if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as e:
+                    raise StoreError(f"{self.path}: cannot create the database here ({e})") from e
             self._memory: sqlite3.Connection | None = None
             self._memory_lock = threading.Lock()
-        self.migrate()
+        try:
+            self.migrate()
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot open the work-order database ({e})") from e
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:

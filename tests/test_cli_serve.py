@@ -59,3 +59,11 @@ def test_serve_with_an_unreachable_postgresql_fails_clearly(seed_kb_file: Path) 
     assert r.returncode == 1
     assert "cannot connect" in r.stderr and "secret" not in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_serve_with_an_unsupported_database_url_fails_clearly(
+    seed_kb_file: Path, tmp_path: Path
+) -> None:
+    r = evkb("serve", "--kb", str(seed_kb_file), "--port", "1", "--db", "mysql://u@h/db")
+    assert r.returncode == 1
+    assert "unsupported database URL" in r.stderr and "Traceback" not in r.stderr

@@ -177,3 +177,24 @@ def test_sqlite_url_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     Store.open(f"sqlite:///{tmp_path}/abs.sqlite3").create(station="c")
     assert (tmp_path / "abs.sqlite3").exists()
     assert Store.open("sqlite://:memory:").create(station="m").id == 1
+
+
+@pytest.mark.parametrize(
+    "url,message",
+    [
+        ("mysql://evkb@localhost/evkb", "unsupported database URL"),
+        ("bogus://x", "unsupported database URL"),
+        ("sqlite:///{tmp}/file.txt/orders.sqlite3", "cannot create the database here"),
+        ("sqlite:///{tmp}/not-a-db.sqlite3", "cannot open the work-order database"),
+    ],
+)
+def test_bad_database_urls_are_clear_errors_and_create_nothing(
+    tmp_path: Path, url: str, message: str
+) -> None:
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "not-a-db.sqlite3").write_bytes(b"this is not a database" * 100)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(StoreError, match=message):
+        Store.open(url.format(tmp=tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert (tmp_path / "not-a-db.sqlite3").read_bytes() == b"this is not a database" * 100
