@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,35 @@ class Service:
         self.kb: KnowledgeBase = api.load(kb_path)
         self.store = Store.open(db_url)
         self._warm = threading.Lock()
+
+    # ------------------------------------------------------------ derived once per KB
+
+    @cached_property
+    def cause_titles(self) -> dict[str, str]:
+        return {c.id: c.title for c in self.kb.causes}
+
+    @cached_property
+    def cause_by_title(self) -> dict[str, str]:
+        return {c.title.lower(): c.id for c in self.kb.causes}
+
+    @cached_property
+    def question_labels(self) -> dict[str, str]:
+        """What an answered question was about, by its ref (evidence or measurement)."""
+        out = {e.id: e.text for e in self.kb.evidence}
+        for m in self.kb.measurements:
+            out[m.id] = f"{'–'.join(m.points) or m.quantity} reading"
+        return out
+
+    @cached_property
+    def choices(self) -> dict[str, list[str]]:
+        """Symptoms, error codes and models offered while typing."""
+        return {
+            "symptoms": sorted({e.text for e in self.kb.evidence if e.kind == "symptom"})[:200],
+            "codes": sorted(
+                {e.code for e in self.kb.error_codes} | {a.code for a in self.kb.code_aliases}
+            ),
+            "models": api.diagnoser(self.kb).equipment_names(),
+        }
 
     def warm(self) -> None:
         """Build the engines of every equipment partition now, not on the first query."""
@@ -132,10 +162,8 @@ class Service:
         notes: str = "",
         port: int | None = None,
     ) -> WorkOrder:
-        known = {c.id for c in self.kb.causes}
-        if root_cause not in known:
-            titles = {c.title.lower(): c.id for c in self.kb.causes}
-            found = titles.get(root_cause.strip().lower())
+        if root_cause not in self.cause_titles:
+            found = self.cause_by_title.get(root_cause.strip().lower())
             if found is None:
                 raise StoreError(
                     f"root cause {root_cause!r} is not a cause of the knowledge base; give a "

@@ -411,8 +411,7 @@ def _summary(o: WorkOrder) -> dict[str, Any]:
 
 
 def _index_context(s: Service, q: Query) -> dict[str, Any]:
-    d = api.diagnoser(s.kb)
-    labels = {**_question_labels(s)}
+    labels = s.question_labels
     ctx: dict[str, Any] = {
         "q": q,
         "answers": [{"ref": r, "value": v, "label": labels.get(r, r)} for r, v in q.answers],
@@ -423,9 +422,7 @@ def _index_context(s: Service, q: Query) -> dict[str, Any]:
             )
             for i in range(len(q.answers))
         ],
-        "symptoms": sorted({e.text for e in s.kb.evidence if e.kind == "symptom"})[:200],
-        "codes": sorted({e.code for e in s.kb.error_codes} | {a.code for a in s.kb.code_aliases}),
-        "models": d.equipment_names(),
+        **s.choices,
         "result": None,
         "deltas": {},
         "problem": "",
@@ -447,17 +444,10 @@ def _index_context(s: Service, q: Query) -> dict[str, Any]:
     return ctx
 
 
-def _question_labels(s: Service) -> dict[str, str]:
-    out = {e.id: e.text for e in s.kb.evidence}
-    for m in s.kb.measurements:
-        out[m.id] = f"{'–'.join(m.points) or m.quantity} reading"
-    return out
-
-
 def _order_context(s: Service, o: WorkOrder) -> dict[str, Any]:
     ctx = s.workorder_context(o)
     ranked = [c["id"] for c in o.diagnosis.get("causes", [])]
-    titles = {c.id: c.title for c in s.kb.causes}
+    titles = s.cause_titles
     others = [
         c.id
         for c in s.kb.causes

@@ -184,7 +184,8 @@ def test_one_bad_station_does_not_disturb_another(server: str) -> None:
 def test_handshake_without_the_ocpp16_subprotocol_is_refused(server: str) -> None:
     async def connect() -> None:
         async with websockets.connect(ws_url(server, "CT-1"), subprotocols=["ocpp2.0.1"]) as ws:
-            await ws.recv()
+            # accepted by mistake, the connection would stay open: fail, do not hang
+            await asyncio.wait_for(ws.recv(), timeout=10)
 
     with pytest.raises((websockets.InvalidStatus, websockets.ConnectionClosed)):
         asyncio.run(connect())
