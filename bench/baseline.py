@@ -17,6 +17,7 @@ from kb.schema import KnowledgeBase
 
 _WORD = re.compile(r"[a-z0-9]+")
 _CODE = re.compile(r"\b[A-Z][A-Z0-9]{1,5}-ERR-[A-Z0-9]+(?:-[A-Z0-9]+)*\b")
+# a short stop list of its own: the baseline shares nothing of evkb's text processing
 STOP = frozenset(
     [
         "a",

@@ -192,6 +192,9 @@ def test_workorder_errors_are_clear(client: TestClient) -> None:
     o = client.post("/api/workorders", json={"text": "cable hangs loose"}).json()
     r = client.post(f"/api/workorders/{o['id']}/close", json={"root_cause": "gremlins"})
     assert r.status_code == 422 and "not a cause of the knowledge base" in r.json()["detail"]
+    r = client.patch(f"/api/workorders/{o['id']}", json={"status": "closed", "note": "done"})
+    assert r.status_code == 422
+    assert client.get(f"/api/workorders/{o['id']}").json() == o  # refused: nothing changed
     r = client.post("/api/workorders", json={"text": " ", "station": "S"})
     assert r.status_code == 422 and "needs an observation or an error code" in r.json()["detail"]
     r = client.get("/api/workorders", params={"status": "done"})
