@@ -475,14 +475,19 @@ def render_manuals(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for m in kb.manuals:
-        target = out_dir / Path(m.source.path).name
+    # the manuals' folder layout below their common folder is kept, so files of the
+    # same name in different folders stay apart (and keep their ids when ingested again)
+    folders = [Path(m.source.path).resolve().parent for m in kb.manuals]
+    common = Path(os.path.commonpath(folders)) if folders else out_dir
+    for m, folder in zip(kb.manuals, folders, strict=True):
+        target = out_dir / folder.relative_to(common) / Path(m.source.path).name
+        target.parent.mkdir(parents=True, exist_ok=True)
         if target.resolve() == Path(m.source.path).resolve():
             raise KBError(
                 f"{target}: refusing to overwrite the source manual; render into another directory"
             )
         text = render("manual.md.j2", {"blocks": manual_blocks(kb, m.id)}).lstrip("\n")
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=out_dir)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, target)

@@ -72,6 +72,31 @@ def find_manuals(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
+def manual_ids(paths: list[Path], roots: Iterable[Path] = ()) -> dict[Path, str]:
+    """Each manual's id: its file name without the suffix; files of the same name in
+    different folders are qualified by their folders below the folder that was given
+    (``SOURCES`` and ``troubleshooting-SOURCES``), so a tree rendered elsewhere with
+    the same layout gets the same ids."""
+    bases = [r.resolve() for r in roots if r.is_dir()]
+
+    def folders(p: Path) -> tuple[str, ...]:
+        rp = p.resolve()
+        for b in sorted(bases, key=lambda b: -len(b.parts)):
+            if rp.is_relative_to(b):
+                return rp.parent.relative_to(b).parts
+        return rp.parent.parts
+
+    out: dict[Path, str] = {}
+    by_stem: dict[str, list[Path]] = {}
+    for p in paths:
+        by_stem.setdefault(p.stem, []).append(p)
+    for stem, group in by_stem.items():
+        names = [stem] if len(group) == 1 else ["-".join([*folders(p), stem]) for p in group]
+        for p, name in zip(group, names, strict=True):
+            out[p] = name
+    return out
+
+
 def read_text(path: Path) -> str:
     shown = display_path(path)
     try:
@@ -114,9 +139,12 @@ def compile_paths(
     buckets: dict[str, list[object]] = {name: [] for name in RECORD_TYPES}
     seen: dict[str, str] = {}
     texts: dict[str, tuple[str, str]] = {}
-    for path in find_manuals(paths):
+    paths = list(paths)
+    found = find_manuals(paths)
+    ids = manual_ids(found, paths)
+    for path in found:
         shown = display_path(path)
-        manual_id = path.stem
+        manual_id = ids[path]
         if manual_id in seen:
             raise ManualError(
                 shown, 1, f"expected a unique file name; {manual_id!r} is also {seen[manual_id]}"
