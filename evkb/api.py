@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kb import store
 from kb.errors import KBError
 from kb.schema import KnowledgeBase, Part, Tool, kb_to_json
+
+if TYPE_CHECKING:
+    from engine.simulate import FaultModel, SimResult
 
 
 def build(
@@ -353,19 +356,34 @@ def picklist(kb: KnowledgeBase, text: str, **kw: Any) -> str:
     return render_report(kb, "picklist.md.j2", text, **kw)
 
 
-def simulate(kb: KnowledgeBase, trials: int = 2000, seed: int = 1) -> list[Any]:
-    """Expected repair minutes per error code: perfect information, the manual's
-    static order, and evkb's ordering (engine/simulate.py)."""
-    from engine.simulate import simulate as run
+def fault_models(kb: KnowledgeBase) -> list[FaultModel]:
+    """One fault model per error code of each manual (engine/simulate.py)."""
+    from engine.simulate import from_kb
 
-    planner = diagnoser(kb).planner
-    out = []
-    for m in kb.manuals:
-        for code in m.error_codes:
-            causes = [c for c in kb.causes if c.manual == m.id]
-            steps = [s for s in kb.steps if s.manual == m.id]
-            out.append(run(code, causes, steps, planner.links, trials=trials, seed=seed))
-    return out
+    links = diagnoser(kb).planner.links
+    return [
+        from_kb(
+            code,
+            (c for c in kb.causes if c.manual == m.id),
+            (s for s in kb.steps if s.manual == m.id),
+            links,
+        )
+        for m in kb.manuals
+        for code in m.error_codes
+    ]
+
+
+def simulate(kb: KnowledgeBase, trials: int = 0, seed: int = 1) -> list[SimResult]:
+    """Expected repair minutes per error code: the exact optimum, evkb's planner,
+    the manual's static order and perfect information; exact sums over the causes,
+    or means over ``trials`` sampled faults."""
+    from engine import simulate as sim
+
+    policy = sim.planner_policy(diagnoser(kb).planner)
+    return [
+        sim.sampled(m, policy, trials, seed) if trials else sim.simulate(m, policy)
+        for m in fault_models(kb)
+    ]
 
 
 # ------------------------------------------------------------------ manuals
