@@ -14,6 +14,7 @@ from kb.schema import KnowledgeBase, Part, Tool, kb_to_json
 
 if TYPE_CHECKING:
     from engine.simulate import FaultModel, SimResult
+    from engine.views import WorkOrderView
 
 
 def build(
@@ -262,71 +263,18 @@ def workorder_context(
     error: str | None = None,
     station: str | None = None,
     port: int | None = None,
-) -> dict[str, Any]:
+) -> WorkOrderView:
     """Everything a work order or pick list shows, from one diagnosis."""
-    return workorder_context_json(
+    from engine.views import work_order
+
+    return work_order(
         kb,
         diagnosis_json(d),
         text=text,
         error=error or ", ".join(c.code for c in d.observation.error_codes),
-        station=station,
+        station=station or "",
         port=port if port is not None else d.observation.port,
     )
-
-
-def workorder_context_json(
-    kb: KnowledgeBase,
-    data: dict[str, Any],
-    *,
-    text: str,
-    error: str | None = None,
-    station: str | None = None,
-    port: int | None = None,
-    equipment: str = "",
-) -> dict[str, Any]:
-    """The work-order view of a diagnosis JSON (``diagnosis_json``), e.g. the
-    snapshot stored with a work order."""
-    steps = {s.id: s for s in kb.steps}
-    titles = {c.id: c.title for c in kb.causes}
-    procedure = []
-    for p in data.get("procedure", []):
-        step = steps.get(p["id"])
-        procedure.append({**p, "substeps": list(step.substeps) if step else []})
-    manuals = {steps[p["id"]].manual for p in procedure if p["id"] in steps} or {
-        c["id"].split("/", 1)[0] for c in data.get("causes", [])[:1]
-    }
-    safety = []
-    for r in kb.safety:
-        if r.manual in manuals and (r.ppe or r.voltages) and r.lockout is not True:
-            text_ = "PPE: " + "; ".join(r.ppe) if r.ppe else f"{r.work}: {', '.join(r.voltages)}"
-            safety.append(f"{text_} [{r.source.path}:{r.source.line_start}]")
-    verification = [
-        sub for p in procedure if p["reason"] == "verification" for sub in p["substeps"]
-    ]
-    parts = [
-        {**p, "needed_if": [titles.get(c, c) for c in p["causes"]]} for p in data.get("parts", [])
-    ]
-    if not equipment and data.get("causes"):
-        cid = data["causes"][0]["id"]
-        equipment = next((c.equipment for c in kb.causes if c.id == cid), "")
-    return {
-        "station": station or "",
-        "port": port,
-        "error": error or "",
-        "observation": text,
-        "equipment": equipment,
-        "message": data.get("message", ""),
-        "causes": data.get("causes", []),
-        "procedure": procedure,
-        "lockout_steps": [p["title"] for p in procedure if p["requires_lockout"]],
-        "safety": safety,
-        "parts": parts,
-        "tools": data.get("tools", []),
-        "questions": data.get("questions", []),
-        "verification": verification,
-        "minutes": data.get("minutes", 0.0),
-        "expected_minutes": data.get("expected_minutes", 0.0),
-    }
 
 
 def render_report(
@@ -344,8 +292,8 @@ def render_report(
     from evkb.render import render
 
     d = diagnose(kb, text, error, model)
-    ctx = workorder_context(kb, d, text=text, error=error, station=station, port=port)
-    return render(template, ctx)
+    view = workorder_context(kb, d, text=text, error=error, station=station, port=port)
+    return render(template, view.context())
 
 
 def workorder(kb: KnowledgeBase, text: str, *, fmt: str = "md", **kw: Any) -> str:

@@ -11,6 +11,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from engine import views
+from engine.views import WorkOrderView
 from evkb import api
 from evkb.orders import Store, StoreError, WorkOrder
 from kb.errors import ObservationError
@@ -179,9 +181,13 @@ class Service:
             port=port,
         )
 
-    def workorder_context(self, order: WorkOrder) -> dict[str, Any]:
-        """What the work-order templates show, from the stored snapshot."""
-        return api.workorder_context_json(
+    def workorder_view(self, order: WorkOrder) -> WorkOrderView:
+        """What the work-order templates show, from the stored snapshot (and, once
+        closed, the repair log it was closed with)."""
+        closed = None
+        if order.status == "closed":
+            closed = views.repair_log(self.kb, order.repair_log, order.closed_at or "")
+        return views.work_order(
             self.kb,
             order.diagnosis,
             text=order.observations,
@@ -189,6 +195,7 @@ class Service:
             station=order.station,
             port=order.port,
             equipment=order.equipment,
+            closed=closed,
         )
 
     # ------------------------------------------------------------ OCPP intake

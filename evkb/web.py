@@ -338,7 +338,9 @@ def create_app(kb_path: Path | None = None, db_url: str | None = None) -> Any:
     @app.get("/workorders/{oid}/print", response_class=HTMLResponse, include_in_schema=False)
     def web_print(oid: int) -> Response:
         s = svc()
-        return HTMLResponse(render("workorder.html.j2", s.workorder_context(s.store.get(oid))))
+        return HTMLResponse(
+            render("workorder.html.j2", s.workorder_view(s.store.get(oid)).context())
+        )
 
     @app.post("/workorders/{oid}/assign", include_in_schema=False)
     async def web_assign(oid: int, request: Request) -> Response:
@@ -445,7 +447,7 @@ def _index_context(s: Service, q: Query) -> dict[str, Any]:
 
 
 def _order_context(s: Service, o: WorkOrder) -> dict[str, Any]:
-    ctx = s.workorder_context(o)
+    ctx = s.workorder_view(o).context()
     ranked = [c["id"] for c in o.diagnosis.get("causes", [])]
     titles = s.cause_titles
     others = [
