@@ -66,27 +66,43 @@ def cmd_kb_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_diagnosis(data: dict[str, Any]) -> None:
-    msg = data.get("message")
-    if msg:
-        print(msg)
-        sugg = data.get("suggestions") or []
-        if sugg:
+def _print_diagnosis(data: dict[str, Any], code: str = "") -> None:
+    """The diagnosis for people: the causes worth reading (the rest folded into one
+    line), the first steps of the procedure and the next question."""
+    from engine.views import summary
+
+    s = summary(data, code)
+    if s.message:
+        print(s.message)
+        if s.suggestions:
             print("Closest known symptoms:")
-            for s in sugg:
-                print(f"  - {s}")
-    causes: list[dict[str, Any]] = data["causes"]
-    if not causes:
+            for t in s.suggestions:
+                print(f"  - {t}")
+        if s.shown:
+            print()
+    if not s.shown:
         return
-    print(f"{'#':>2}  {'conf':>5}  cause")
-    for i, c in enumerate(causes, 1):
-        print(f"{i:>2}  {c['confidence']:>5.0%}  {c['title']}")
-        for e in c["evidence"][:4]:
-            sign = "+" if e["polarity"] == "for" else "-"
-            print(
-                f'        {sign} {e["kind"]}: "{e["observation"]}" ~ '
-                f'"{e["matched"]}"  [{e["source"]}]'
-            )
+    print("Likely causes")
+    for c in s.shown:
+        print(f"  {c.percent:>5}  {c.title}")
+        for e in c.evidence[:3]:
+            sign = "+" if e.polarity == "for" else "-"
+            print(f'         {sign} {e.kind}: "{e.observation}" ~ "{e.matched}"  [{e.source}]')
+    if s.folded:
+        print(f"         {s.folded.text} (--json lists them)")
+    if s.first_steps:
+        print(f"\nFirst steps ({s.expected_minutes:.0f} min expected for the whole procedure)")
+        for i, st in enumerate(s.first_steps, 1):
+            lock = ", LOTO" if st.requires_lockout else ""
+            print(f"  {i}. {st.title} ({st.minutes:.0f} min{lock}; {st.reason})  [{st.source}]")
+        if s.more_steps:
+            more = "step" if s.more_steps == 1 else "steps"
+            print(f"  ... {s.more_steps} more {more}: `evkb workorder` prints the whole procedure")
+    if s.question:
+        print("\nNext question")
+        print(f"  {s.question.text}  [{s.question.source}]")
+        for q in s.alternatives:
+            print(f"  or: {q.text}  [{q.source}]")
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
@@ -122,7 +138,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        _print_diagnosis(data)
+        _print_diagnosis(data, args.error or "")
     return 0
 
 

@@ -81,6 +81,42 @@ def test_diagnose_table_cites_manual_lines(kb: Path) -> None:
     assert "manuals/chargepoint-ct4000-cable-retractor.md:" in r.stdout
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("lost connection after the earthquake", "CP-ERR-WIFI"),
+        ("cable hangs loose and will not retract", "CP-ERR-RET"),
+        ("", "CP-ERR-WIFI"),
+    ],
+)
+def test_diagnose_text_reads_like_an_answer(kb: Path, text: str, code: str) -> None:
+    """Top causes with confidence, the rest folded into "N other causes of CODE", the
+    first steps of the procedure in order and the next question."""
+    args = (text, "--error", code) if text else ("--error", code)
+    shown = evkb("diagnose", *args, kb=kb)
+    data = json.loads(evkb("diagnose", "--json", *args, kb=kb).stdout)
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
+    top = data["causes"][0]
+    assert f"{top['confidence'] * 100:.0f} %  {top['title']}" in out
+    listed = [c for c in data["causes"] if f"%  {c['title']}\n" in out]
+    folded = len(data["causes"]) - len(listed)
+    if folded:
+        assert f"{folded} other cause{'s' if folded > 1 else ''} of {code}" in out
+        assert all(
+            c["confidence"] < 0.10 or i >= 5
+            for i, c in enumerate(data["causes"])
+            if c not in listed
+        )
+    else:
+        assert "other cause" not in out
+    steps = out.split("First steps", 1)[1]
+    at = [steps.index(f". {p['title']} (") for p in data["procedure"][:3]]
+    assert at == sorted(at)
+    if data["questions"]:
+        assert out.index("Next question") < out.index(data["questions"][0]["text"])
+
+
 def test_why_not_explains_missing_and_against(kb: Path) -> None:
     r = evkb("diagnose", "retracts fine but sessions fail", "--why-not", "spring broken", kb=kb)
     assert r.returncode == 0, r.stderr
