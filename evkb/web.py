@@ -158,7 +158,12 @@ def create_app(kb_path: Path | None = None, db_url: str | None = None) -> Any:
         version="1",
         summary="EV charger field service: diagnosis, knowledge base, work orders, OCPP intake",
         lifespan=lifespan,
+        docs_url=None,  # served offline by evkb.docs
+        redoc_url=None,
     )
+    from evkb import docs
+
+    docs.mount(app)
 
     def svc() -> Service:
         s = holder.get("svc")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,21 @@ def test_openapi_schema_lists_the_api(client: TestClient) -> None:
         assert p in paths, p
     assert {"get", "post"} <= set(paths["/api/workorders"])
     assert "patch" in paths["/api/workorders/{oid}"]
-    assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_docs_need_no_other_host(client: TestClient, page: str) -> None:
+    """The docs pages load their scripts, styles and icon from this service (offline,
+    no CDN, no web fonts, no online validator), and each asset is served."""
+    r = client.get(page)
+    assert r.status_code == 200
+    refs = re.findall(r"""(?:src|href|url|spec-url)\s*[=:]\s*["']([^"']+)["']""", r.text)
+    assert len(refs) >= 3, refs
+    for ref in refs:
+        assert ref.startswith("/") and not ref.startswith("//"), ref
+        assert client.get(ref).status_code == 200, ref
+    assert not re.search(r"https?://", r.text), "the page names another host"
+    assert "default-src 'self'" in r.headers["content-security-policy"]
 
 
 # ------------------------------------------------------------------ work orders

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -499,3 +500,28 @@ def test_injected_markup_is_shown_as_text(phone: Page) -> None:
     page.goto("/workorders")
     assert_inert(page)
     expect(page.get_by_role("cell", name="<b>ST</b>")).to_be_visible()
+
+
+# ------------------------------------------------------------------ API docs offline
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_api_docs_render_without_another_host(desktop: Page, base_url: str, path: str) -> None:
+    """The API docs render from this service alone: a request to any other host is
+    refused (as offline) and recorded."""
+    page = desktop
+    here = urlsplit(base_url).netloc
+    elsewhere: list[str] = []
+
+    def only_here(route: Any) -> None:
+        if urlsplit(route.request.url).netloc == here:
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_here)
+    page.goto(path)
+    expect(page.get_by_text("/api/diagnose").filter(visible=True).first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert elsewhere == []
