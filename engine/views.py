@@ -373,9 +373,10 @@ def summary(data: Mapping[str, Any], code: str = "", steps: int = FIRST_STEPS) -
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def human_time(iso: str, now: datetime | None = None) -> str:
+def human_time(iso: str, now: datetime | None = None, *, absolute: bool = False) -> str:
     """A stored UTC timestamp as people read it; the year only when it is not this
-    year's ("now" is a parameter, so pages render the same in tests).
+    year's ("now" is a parameter, so pages render the same in tests). ``absolute``
+    for paper, which is read on later days: always the date with its year.
 
     >>> now = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
     >>> human_time("2026-12-03T14:05:09+00:00", now)
@@ -386,6 +387,8 @@ def human_time(iso: str, now: datetime | None = None) -> str:
     '28 Nov 09:30 UTC'
     >>> human_time("2025-11-28T09:30:00+00:00", now)
     '28 Nov 2025 09:30 UTC'
+    >>> human_time("2026-12-03T14:05:09+00:00", now, absolute=True)
+    '3 Dec 2026 14:05 UTC'
     >>> human_time("not a time", now)
     'not a time'
     """
@@ -399,6 +402,8 @@ def human_time(iso: str, now: datetime | None = None) -> str:
     now = (now or datetime.now(UTC)).astimezone(UTC)
     clock = t.strftime("%H:%M UTC")
     days = (now.date() - t.date()).days
+    if absolute:
+        return f"{t.day} {MONTHS[t.month - 1]} {t.year} {clock}"
     if days == 0:
         return f"today {clock}"
     if days == 1:

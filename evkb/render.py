@@ -17,14 +17,19 @@ TEMPLATE_DIRS = (
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
+    from engine.views import human_time
+
     dirs = [str(d) for d in TEMPLATE_DIRS if d.is_dir()]
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(dirs),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2")),
         keep_trailing_newline=True,
         trim_blocks=False,
     )
+    env.filters["human_time"] = human_time
+    env.filters["full_time"] = lambda iso: human_time(iso, absolute=True)
+    return env
 
 
 def render(name: str, context: dict[str, Any]) -> str:

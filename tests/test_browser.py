@@ -7,8 +7,10 @@ Needs the system Chromium at /usr/bin/chromium (``apt-get install chromium``; ne
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -158,6 +160,11 @@ def open_work_order(page: Page, station: str, port: str, tap: bool = False) -> i
     return int(page.url.rsplit("/", 1)[1])
 
 
+def order_link(page: Page, oid: int) -> Locator:
+    """The row of an order in the list: one link, the whole row."""
+    return page.locator(f'a.order[href="/workorders/{oid}"]')
+
+
 def focused(page: Page) -> dict[str, Any]:
     """What a sighted keyboard user sees of the focused element."""
     return dict(
@@ -303,7 +310,7 @@ def test_phone_work_order_print_assign_close(phone: Page) -> None:
 
     # (d) the order: causes, safety, procedure
     expect(page.get_by_role("heading", level=1)).to_have_text("Work order: ST-0042, port 2")
-    expect(page.get_by_role("table").first).to_contain_text(SPRING)
+    expect(page.locator("ol.cards > li").first).to_contain_text(SPRING)
     expect(page.get_by_text("Lockout/tagout required")).to_be_visible()
     expect(page.get_by_role("heading", name="Procedure")).to_be_visible()
     expect(page.get_by_text("Retractor Spring Replacement").first).to_be_visible()
@@ -348,12 +355,19 @@ def test_phone_work_order_print_assign_close(phone: Page) -> None:
     expect(page.get_by_role("button", name="Close work order")).to_have_count(0)
     expect(page.locator(".status").first).to_have_text(re.compile("closed", re.I))
 
+    # the printable view carries the repair log it was closed with
+    page.get_by_role("link", name="Printable view").tap()
+    log = page.locator("dl.log")
+    for value in (SPRING, "18 ft", "SN-77-0042", "spring snapped at the drum"):
+        expect(log).to_contain_text(value)
+    page.go_back()
+
     page.get_by_role("link", name="Work orders").tap()
-    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=str(oid), exact=True))
+    row = order_link(page, oid)
     expect(row).to_contain_text("ST-0042")
     expect(row).to_contain_text(re.compile("closed", re.I))
     page.get_by_role("link", name="closed", exact=True).tap()
-    expect(page.get_by_role("link", name=str(oid), exact=True)).to_be_visible()
+    expect(order_link(page, oid)).to_be_visible()
 
 
 def test_phone_layout_fits_and_targets_are_thumb_sized(phone: Page) -> None:
@@ -374,7 +388,7 @@ def test_phone_layout_fits_and_targets_are_thumb_sized(phone: Page) -> None:
     no_sideways_scroll(page)
     assert small_tap_targets(page) == []
     page.goto("/workorders")
-    expect(page.get_by_role("link", name=str(oid), exact=True)).to_be_visible()
+    expect(order_link(page, oid)).to_be_visible()
     no_sideways_scroll(page)
 
 
@@ -397,6 +411,9 @@ def test_keyboard_only_from_symptom_to_work_order(desktop: Page) -> None:
     kb.type(FIELD_PHRASE)
     suggestion = page.get_by_role("link", name=MANUAL_SYMPTOM, exact=True)
     expect(suggestion).to_be_visible()
+    # on a loaded machine typing can pause past the debounce: let every answer arrive,
+    # or a late one replaces the list under the focus
+    page.wait_for_load_state("networkidle")
     press_until(page, "Tab", code)
     kb.type(CODE)
     # back to the manual's wording: picking it keeps the code typed after it appeared
@@ -427,12 +444,16 @@ def test_keyboard_only_from_symptom_to_work_order(desktop: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Work order: ST-0099, port 1")
     expect(page.get_by_text("Lockout/tagout required")).to_be_visible()
 
-    # and on to the status forms, still by keyboard
+    # and on to the status forms, still by keyboard: they are at the top
     assignee = page.get_by_label("Assign to")
-    press_until(page, "Tab", assignee, limit=60)
+    press_until(page, "Tab", assignee, limit=10)
     kb.type("Kim")
     kb.press("Enter")
     expect(page.get_by_text("assigned to Kim")).to_be_visible()
+    close = page.get_by_role("link", name="Close with the repair log")
+    press_until(page, "Tab", close, limit=10)
+    kb.press("Enter")  # jumps to the form further down; the next Tab is in it
+    press_until(page, "Tab", page.get_by_label("Root cause"), limit=2)
 
 
 # ------------------------------------------------------------------ no JavaScript
@@ -499,7 +520,7 @@ def test_injected_markup_is_shown_as_text(phone: Page) -> None:
     )
     page.goto("/workorders")
     assert_inert(page)
-    expect(page.get_by_role("cell", name="<b>ST</b>")).to_be_visible()
+    expect(page.locator("a.order .station").filter(has_text="<b>ST</b>").first).to_be_visible()
 
 
 # ------------------------------------------------------------------ API docs offline
@@ -525,3 +546,94 @@ def test_api_docs_render_without_another_host(desktop: Page, base_url: str, path
     expect(page.get_by_text("/api/diagnose").filter(visible=True).first).to_be_visible()
     page.wait_for_load_state("networkidle")
     assert elsewhere == []
+
+
+# ------------------------------------------------------------------ phone-first work order
+
+
+def in_first_screen(page: Page, what: Locator) -> None:
+    """``what`` is wholly on the first screen (the page is not scrolled)."""
+    assert page.evaluate("scrollY") == 0
+    box = what.bounding_box()
+    height = page.viewport_size["height"] if page.viewport_size else 0
+    assert box is not None, what
+    assert box["y"] >= 0 and box["y"] + box["height"] <= height, (
+        f"{what} is at {box['y']:.0f}-{box['y'] + box['height']:.0f} px, below the first "
+        f"{height} px"
+    )
+
+
+def test_phone_first_screen_has_top_cause_next_step_and_actions(
+    phone: Page, tmp_path: Path
+) -> None:
+    page = phone
+    shots = Path(os.environ.get("EVKB_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    diagnose(page, FIELD_PHRASE, CODE)
+    oid = open_work_order(page, "ST-FIRST", "1", tap=True)
+    page.screenshot(path=shots / "order-open-phone.png")
+    top, step = page.locator("#top-cause"), page.locator("#next-step")
+    expect(top).to_contain_text(SPRING)
+    expect(top).to_contain_text(page.locator("ol.cards > li .conf").first.inner_text())
+    first_step = page.locator("ol.procedure > li > strong").first.inner_text()
+    expect(step).to_contain_text(first_step)
+    assign = page.get_by_role("button", name="Assign")
+    close = page.get_by_role("link", name="Close with the repair log")
+    for what in (top, step, page.get_by_label("Assign to"), assign, close):
+        in_first_screen(page, what)
+    # the causes are cards, not a table squeezed into 390 px
+    expect(page.locator("main table")).to_have_count(0)
+    no_sideways_scroll(page)
+
+    close.tap()  # no script: an anchor to the form
+    expect(page.get_by_label("Root cause")).to_be_in_viewport()
+    page.get_by_label("Root cause").select_option(label=SPRING)
+    page.get_by_label("Cable length (as installed)").fill("16 ft")
+    page.get_by_role("button", name="Close work order").tap()
+    expect(page).to_have_url(re.compile(rf"/workorders/{oid}$"))
+    page.screenshot(path=shots / "order-closed-phone.png")
+    for what in (top, page.get_by_role("button", name="Reopen")):
+        in_first_screen(page, what)
+    expect(page.get_by_role("region", name="Status")).to_contain_text(f"Root cause: {SPRING}")
+
+    # printed, the first screen's cards stay and the buttons go
+    page.emulate_media(media="print")
+    expect(top).to_be_visible()
+    expect(page.get_by_role("button", name="Reopen")).to_be_hidden()
+    expect(page.locator("dl.log")).to_contain_text("16 ft")
+    page.emulate_media(media="screen")
+
+
+def test_orders_list_whole_row_is_the_link(phone: Page) -> None:
+    page = phone
+    diagnose(page, FIELD_PHRASE, CODE)
+    oid = open_work_order(page, "ST-ROW", "4", tap=True)
+    page.goto("/workorders")
+    row = order_link(page, oid)
+    expect(row).to_contain_text("ST-ROW, port 4")
+    expect(row).to_contain_text(SPRING)
+    link, item = row.bounding_box(), row.locator("xpath=..").bounding_box()
+    assert link and item
+    assert abs(link["width"] - item["width"]) <= 1 and abs(link["height"] - item["height"]) <= 1
+    assert link["height"] >= MIN_TAP
+    # a tap on the far corner of the row, away from any text, opens the order
+    page.touchscreen.tap(link["x"] + link["width"] - 3, link["y"] + link["height"] - 3)
+    expect(page).to_have_url(re.compile(rf"/workorders/{oid}$"))
+
+
+HUMAN_TIME = re.compile(r"^(today|yesterday|\d{1,2} [A-Z][a-z]{2}( \d{4})?) \d\d:\d\d UTC$")
+
+
+def test_times_read_as_people_say_them_with_the_iso_value_in_the_tooltip(desktop: Page) -> None:
+    page = desktop
+    diagnose(page, FIELD_PHRASE, CODE)
+    oid = open_work_order(page, "ST-TIME", "1")
+    for url in (f"/workorders/{oid}", "/workorders"):
+        page.goto(url)
+        times = page.locator("main time")
+        expect(times.first).to_be_visible()
+        for t in times.all():
+            iso = t.get_attribute("datetime") or ""
+            assert t.get_attribute("title") == iso
+            assert datetime.fromisoformat(iso).tzinfo is not None, iso
+            assert HUMAN_TIME.match(t.inner_text()), t.inner_text()
