@@ -300,6 +300,13 @@ def workorder(kb: KnowledgeBase, text: str, *, fmt: str = "md", **kw: Any) -> st
     return render_report(kb, f"workorder.{fmt}.j2", text, **kw)
 
 
+def workorder_pdf(kb: KnowledgeBase, text: str, **kw: Any) -> bytes:
+    """The HTML work order as a PDF (needs the ``pdf`` extra)."""
+    from evkb.pdf import html_to_pdf
+
+    return html_to_pdf(workorder(kb, text, fmt="html", **kw))
+
+
 def picklist(kb: KnowledgeBase, text: str, **kw: Any) -> str:
     return render_report(kb, "picklist.md.j2", text, **kw)
 

@@ -149,13 +149,45 @@ def cmd_workorder(args: argparse.Namespace) -> int:
     if not text.strip() and not args.error:
         print("evkb: error: describe the fault (TEXT) or give --error CODE", file=sys.stderr)
         return 2
+    pdf = args.command == "workorder" and args.format == "pdf"
+    if pdf and args.output is None and sys.stdout.isatty():
+        print("evkb: error: a PDF goes to a file: give -o FILE", file=sys.stderr)
+        return 2
+    if args.output is not None and not args.output.resolve().parent.is_dir():
+        raise KBError(f"{args.output}: no such directory {args.output.resolve().parent}")
     kb = api.load(_kb_path(args))
     kw = {"error": args.error, "model": args.model, "station": args.station, "port": args.port}
+    out: str | bytes
     if args.command == "picklist":
-        print(api.picklist(kb, text, **kw), end="")
+        out = api.picklist(kb, text, **kw)
+    elif pdf:
+        out = api.workorder_pdf(kb, text, **kw)
     else:
-        print(api.workorder(kb, text, fmt=args.format, **kw), end="")
+        out = api.workorder(kb, text, fmt=args.format, **kw)
+    data = out if isinstance(out, bytes) else out.encode("utf-8")
+    if args.output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        _write_atomically(args.output, data)
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    import os
+    import tempfile
+
+    folder = path.resolve().parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -320,14 +352,22 @@ def parser() -> argparse.ArgumentParser:
         if name == "workorder":
             wo.add_argument(
                 "--format",
-                choices=("md", "html"),
+                choices=("md", "html", "pdf"),
                 default="md",
-                help="output format (default: md; html is printable)",
+                help="output format (default: md; html is printable; pdf, from the same "
+                "HTML, needs the pdf extra and -o FILE unless piped)",
             )
         wo.add_argument("--error", metavar="CODE", help="error code reported")
         wo.add_argument("--model", metavar="MODEL", help="equipment model")
         wo.add_argument("--station", metavar="ID", help="station id")
         wo.add_argument("--port", type=int, metavar="N", help="port number")
+        wo.add_argument(
+            "-o",
+            "--output",
+            type=Path,
+            metavar="FILE",
+            help="write to FILE (atomically) instead of standard output",
+        )
         _kb_arg(wo)
         wo.set_defaults(func=cmd_workorder)
 

@@ -347,6 +347,23 @@ def create_app(kb_path: Path | None = None, db_url: str | None = None) -> Any:
             render("workorder.html.j2", s.workorder_view(s.store.get(oid)).context())
         )
 
+    @app.get("/workorders/{oid}/pdf", include_in_schema=False)
+    def web_pdf(oid: int) -> Response:
+        from evkb.pdf import PDFUnavailable, html_to_pdf
+
+        s = svc()
+        html = render("workorder.html.j2", s.workorder_view(s.store.get(oid)).context())
+        try:
+            pdf = html_to_pdf(html)
+        except PDFUnavailable as e:
+            return _page("web/error.html.j2", {"title": "No PDF here", "detail": str(e)}, 503)
+        name = f"workorder-{oid}.pdf"
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{name}"'},
+        )
+
     @app.post("/workorders/{oid}/assign", include_in_schema=False)
     async def web_assign(oid: int, request: Request) -> Response:
         form = await request.form()

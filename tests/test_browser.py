@@ -579,7 +579,8 @@ def test_phone_first_screen_has_top_cause_next_step_and_actions(
     expect(step).to_contain_text(first_step)
     assign = page.get_by_role("button", name="Assign")
     close = page.get_by_role("link", name="Close with the repair log")
-    for what in (top, step, page.get_by_label("Assign to"), assign, close):
+    pdf = page.get_by_role("link", name="PDF")
+    for what in (top, step, page.get_by_label("Assign to"), assign, close, pdf):
         in_first_screen(page, what)
     # the causes are cards, not a table squeezed into 390 px
     expect(page.locator("main table")).to_have_count(0)

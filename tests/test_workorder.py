@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +82,22 @@ def test_html_escapes_observation_text(seed_kb: KnowledgeBase) -> None:
 def test_templates_reject_undefined_variables() -> None:
     with pytest.raises(jinja2.UndefinedError):
         environment().get_template("picklist.md.j2").render()
+
+
+def test_pdf_without_weasyprint_says_what_to_install(
+    seed_kb: KnowledgeBase, seed_kb_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from evkb.pdf import PDFUnavailable
+    from evkb.web import create_app
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import weasyprint fails
+    with pytest.raises(PDFUnavailable, match=r"uv sync --extra pdf.*pango"):
+        api.workorder_pdf(seed_kb, "cable hangs loose", error="CP-ERR-RET")
+    app = create_app(seed_kb_file, f"sqlite:///{tmp_path / 'orders.sqlite3'}")
+    with TestClient(app) as c:
+        o = c.post("/api/workorders", json={"text": "cable hangs loose"}).json()
+        r = c.get(f"/workorders/{o['id']}/pdf")
+    assert r.status_code == 503
+    assert "uv sync --extra pdf" in r.text
