@@ -28,6 +28,9 @@ LEAK = 0.15  # prior mass of "a cause the knowledge base does not know"
 # How many closed work orders the manual's prior is worth (Dirichlet pseudo-count):
 # with 20, three orders closed on a cause with a 10 % prior multiply its odds by 2.5.
 HISTORY_WEIGHT = 20.0
+# The most the repair history may multiply one cause's odds by, however many orders
+# (a bound on what a few accounts can do to every technician's ranking).
+HISTORY_MAX_ODDS = 4.0
 ANSWER_SLOT = 10_000  # clause index of answered questions, apart from the text's clauses
 
 # Repair history: closed work orders per (equipment, error code) -> {cause id: count}.
@@ -217,15 +220,18 @@ class Diagnoser:
                 continue
             p = math.exp(part.log_prior[cid]) * (1 - LEAK)
             w = math.log((HISTORY_WEIGHT * p + k) / (HISTORY_WEIGHT * p))
+            capped = w > math.log(HISTORY_MAX_ODDS)
+            w = min(w, math.log(HISTORY_MAX_ODDS))
             c = part.causes[cid]
             where = f"{part.key}, {' / '.join(codes) or 'any error code'}"
+            bound = f"; weight capped at x{HISTORY_MAX_ODDS:g} odds" if capped else ""
             out.append(
                 rules.Contrib(
                     f"history:{cid}",
                     cid,
                     w,
                     "repair history",
-                    f"{k} of {total} closed work orders ({where}) found this cause",
+                    f"{k} of {total} counted closed work orders ({where}) found this cause{bound}",
                     c.title,
                     c.source.path,
                     c.source.line_start,

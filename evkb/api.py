@@ -26,8 +26,34 @@ def build(
 
     kb = compile_paths(paths, progress=progress)
     check_unique_ids(kb)
+    remove_stale_temp_files(kb_path)
     store.save(kb, kb_path)
     return kb
+
+
+STALE_TEMP_S = 3600.0  # an ingest's temp file this old belongs to one that crashed
+
+
+def remove_stale_temp_files(kb_path: Path, age: float = STALE_TEMP_S) -> list[Path]:
+    """Remove the temp files (``.NAME.*.tmp``, kb.store.save's) that crashed ingests
+    left beside ``kb_path``; files younger than ``age`` seconds may belong to an
+    ingest still running and stay."""
+    import time
+
+    removed = []
+    cutoff = time.time() - age
+    try:
+        candidates = list(kb_path.parent.glob(f".{kb_path.name}.*.tmp"))
+    except OSError:
+        return []
+    for f in candidates:
+        try:
+            if f.is_file() and f.stat().st_mtime < cutoff:
+                f.unlink()
+                removed.append(f)
+        except OSError:
+            continue
+    return removed
 
 
 def load(kb_path: Path) -> KnowledgeBase:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evkb.limits import MAX_TEXT
 from kb.errors import KBError
 
 DESCRIPTION = """\
@@ -105,6 +106,16 @@ def _print_diagnosis(data: dict[str, Any], code: str = "") -> None:
             print(f"  or: {q.text}  [{q.source}]")
 
 
+def _too_long(text: str) -> bool:
+    if len(text) <= MAX_TEXT:
+        return False
+    print(
+        f"evkb: error: observation too long ({len(text)} characters; at most {MAX_TEXT})",
+        file=sys.stderr,
+    )
+    return True
+
+
 def cmd_diagnose(args: argparse.Namespace) -> int:
     import json
 
@@ -112,6 +123,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
     if not args.jsonl and not " ".join(args.text).strip() and not args.error:
         print("evkb: error: describe what you observe (TEXT) or give --error CODE", file=sys.stderr)
+        return 2
+    if not args.jsonl and _too_long(" ".join(args.text)):
         return 2
     kb = api.load(_kb_path(args))
     if args.jsonl:
@@ -124,6 +137,13 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
                     raise ValueError("expected an object with a string 'text'")
             except ValueError as e:
                 print(json.dumps({"error": f"stdin:{n}: {e}"}), flush=True)
+                continue
+            text = req.get("text", "")
+            if len(text) > MAX_TEXT:
+                msg = (
+                    f"stdin:{n}: observation too long ({len(text)} characters; at most {MAX_TEXT})"
+                )
+                print(json.dumps({"error": msg}), flush=True)
                 continue
             d = api.diagnose(kb, req.get("text", ""), req.get("error"), req.get("model"))
             print(json.dumps(api.diagnosis_json(d), ensure_ascii=False), flush=True)
@@ -148,6 +168,8 @@ def cmd_workorder(args: argparse.Namespace) -> int:
     text = " ".join(args.text)
     if not text.strip() and not args.error:
         print("evkb: error: describe the fault (TEXT) or give --error CODE", file=sys.stderr)
+        return 2
+    if _too_long(text):
         return 2
     pdf = args.command == "workorder" and args.format == "pdf"
     if pdf and args.output is None and sys.stdout.isatty():
@@ -237,35 +259,173 @@ def cmd_manual_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def _db(args: argparse.Namespace) -> str:
     import os
 
     from evkb.orders import DEFAULT_DB
 
+    return str(args.db or os.environ.get("EVKB_DB") or DEFAULT_DB)
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from evkb.orders import Store, redact
+
     kb_path = _kb_path(args)
     if not kb_path.exists():
         raise KBError(f"{kb_path}: no knowledge base; run `evkb ingest` first")
-    db = args.db or os.environ.get("EVKB_DB") or DEFAULT_DB
+    db = _db(args)
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        raise KBError("give both --ssl-certfile and --ssl-keyfile (or neither)")
+    from evkb.accounts import Accounts
+
+    if not Accounts(Store.open(db)).has_admin():
+        db_arg = "" if db == _db(argparse.Namespace(db=None)) else f" --db '{redact(db)}'"
+        print(
+            f"evkb: no admin account in {redact(db)}. Create the first one, then start again:\n"
+            f"  EVKB_PASSWORD=... evkb user add NAME --role admin{db_arg}\n"
+            "(without $EVKB_PASSWORD the password is asked for twice)",
+            file=sys.stderr,
+        )
+        return 2
     import uvicorn
 
-    from evkb.web import create_app
+    from evkb.limits import WS_MAX_SIZE
+    from evkb.web import LOOPBACK_HOSTS, create_app
 
-    app = create_app(kb_path, db)  # opens the store and migrates before listening
+    hosts = list(args.allowed_host or [])
+    if not hosts:
+        hosts = list(LOOPBACK_HOSTS)
+        if args.host not in ("0.0.0.0", "::", "", *LOOPBACK_HOSTS):
+            hosts.append(args.host)
+    # opens the store and migrates before listening
+    app = create_app(kb_path, db, allowed_hosts=hosts, ocpp_allowed_origins=args.ocpp_origin or ())
+    tls = bool(args.ssl_certfile)
+    http, ws = ("https", "wss") if tls else ("http", "ws")
     print(
-        f"evkb: serving {kb_path} with work orders in {_redact(db)} "
-        f"on http://{args.host}:{args.port}/ (OCPP: ws://{args.host}:{args.port}/ocpp/ID)",
+        f"evkb: serving {kb_path} with work orders in {redact(db)} "
+        f"on {http}://{args.host}:{args.port}/ (OCPP: {ws}://{args.host}:{args.port}/ocpp/ID; "
+        f"host names served: {', '.join(hosts)})",
         file=sys.stderr,
     )
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets-sansio"
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        ws="websockets-sansio",
+        ws_max_size=WS_MAX_SIZE,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+        server_header=False,
     )
     return 0
 
 
-def _redact(url: str) -> str:
-    import re
+def _password(what: str) -> str:
+    import getpass
+    import os
 
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+    env = os.environ.get("EVKB_PASSWORD")
+    if env is not None:
+        return env
+    if not sys.stdin.isatty():
+        raise KBError(
+            f"no password: set $EVKB_PASSWORD or run this in a terminal to type the {what}"
+        )
+    first = getpass.getpass(f"{what}: ")
+    if getpass.getpass(f"{what} again: ") != first:
+        raise KBError("the two passwords differ")
+    return first
+
+
+def _accounts(args: argparse.Namespace) -> Any:
+    from evkb.accounts import Accounts
+    from evkb.orders import Store
+
+    return Accounts(Store.open(_db(args)))
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from evkb.accounts import check_password
+
+    acc = _accounts(args)
+    password = _password(f"password for {args.name}")
+    check_password(password)
+    a = acc.add_user(args.name, args.role, password, actor=_actor())
+    print(f"added {a.role} {a.name}")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    for a in _accounts(args).users():
+        print(f"{a.name}\t{a.role}\t{'enabled' if a.enabled else 'disabled'}\t{a.created_at}")
+    return 0
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    _accounts(args).disable_user(args.name, actor=_actor())
+    print(f"disabled {args.name} (its sessions are ended)")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    secret = _accounts(args).create_token(args.name, args.role, actor=_actor())
+    print(secret)
+    print(
+        f"token {args.name} ({args.role}): send it as 'Authorization: Bearer TOKEN'; "
+        "it is shown only now",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    _accounts(args).revoke_token(args.name, actor=_actor())
+    print(f"revoked {args.name}")
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    for t in _accounts(args).tokens():
+        state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
+        print(f"{t.name}\t{t.role}\t{state}\t{t.created_at}")
+    return 0
+
+
+def cmd_station_add(args: argparse.Namespace) -> int:
+    import os
+
+    given = os.environ.get("EVKB_PASSWORD")
+    station, secret = _accounts(args).add_station(args.id, given, actor=_actor())
+    if given is None:
+        print(secret)
+    print(
+        f"station {station.id} added: it connects to /ocpp/{station.id} with HTTP Basic auth "
+        f"(user {station.id}, "
+        + (
+            "the password in $EVKB_PASSWORD)"
+            if given is not None
+            else "the password above, shown only now)"
+        ),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_station_list(args: argparse.Namespace) -> int:
+    for st in _accounts(args).store.stations():
+        model = f"{st.vendor} {st.model}".strip() or "-"
+        print(f"{st.id}\t{model}\t{st.equipment or '-'}\tlast seen {st.last_seen or 'never'}")
+    return 0
 
 
 def _group_help(group: argparse.ArgumentParser) -> Any:
@@ -278,12 +438,17 @@ def _group_help(group: argparse.ArgumentParser) -> Any:
     return show
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="evkb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        default=None,
+        metavar="URL",
+        help="work-order database: sqlite:///PATH or postgresql://USER@HOST/DB "
+        "(default: $EVKB_DB or sqlite:///build/evkb-orders.sqlite3)",
     )
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
+
+def _add_ingest(sub: Any) -> None:
     ing = sub.add_parser(
         "ingest",
         help="compile manuals into the knowledge base",
@@ -303,6 +468,8 @@ def parser() -> argparse.ArgumentParser:
     _kb_arg(ing)
     ing.set_defaults(func=cmd_ingest)
 
+
+def _add_diagnose(sub: Any) -> None:
     dia = sub.add_parser(
         "diagnose",
         help="rank the causes of what you observe",
@@ -310,7 +477,12 @@ def parser() -> argparse.ArgumentParser:
         "error code, meter readings such as 'PP-PE 482 ohm'), each with the "
         "evidence that matched and the manual line it rests on.",
     )
-    dia.add_argument("text", nargs="*", metavar="TEXT", help="what you observe, in your words")
+    dia.add_argument(
+        "text",
+        nargs="*",
+        metavar="TEXT",
+        help=f"what you observe, in your words (at most {MAX_TEXT} characters)",
+    )
     dia.add_argument(
         "--error",
         metavar="CODE",
@@ -331,6 +503,8 @@ def parser() -> argparse.ArgumentParser:
     _kb_arg(dia)
     dia.set_defaults(func=cmd_diagnose)
 
+
+def _add_reports(sub: Any) -> None:
     for name, help_, desc in (
         (
             "workorder",
@@ -371,6 +545,8 @@ def parser() -> argparse.ArgumentParser:
         _kb_arg(wo)
         wo.set_defaults(func=cmd_workorder)
 
+
+def _add_simulate(sub: Any) -> None:
     sim = sub.add_parser(
         "simulate",
         help="expected repair minutes: the optimum, evkb, the manual's order, perfect information",
@@ -396,24 +572,42 @@ def parser() -> argparse.ArgumentParser:
     _kb_arg(sim)
     sim.set_defaults(func=cmd_simulate)
 
+
+def _add_serve(sub: Any) -> None:
     srv = sub.add_parser(
         "serve",
         help="web app, JSON API and OCPP 1.6J intake (one ASGI service)",
         description="Serve the technicians' web app (/), the JSON API (/api/..., OpenAPI at "
         "/docs and /openapi.json) and the OCPP 1.6J fault intake (ws://HOST:PORT/ocpp/"
-        "STATION_ID, subprotocol ocpp1.6). Work orders are kept in SQLite by default; give "
-        "--db postgresql://... to let several service processes share one database.",
+        "STATION_ID, subprotocol ocpp1.6, HTTP Basic auth per station). Everything but "
+        "/login and /api/health needs a login or an API token; without an admin account "
+        "it says how to create one and exits 2. Work orders and accounts are kept in "
+        "SQLite by default; give --db postgresql://... to let several service processes "
+        "share one database.",
     )
     srv.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )
     srv.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    _db_arg(srv)
     srv.add_argument(
-        "--db",
-        default=None,
-        metavar="URL",
-        help="work-order database: sqlite:///PATH or postgresql://USER@HOST/DB "
-        "(default: $EVKB_DB or sqlite:///build/evkb-orders.sqlite3)",
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="a Host name the service answers to (repeatable; default: localhost, "
+        "127.0.0.1, ::1 and --host); requests for any other host get 400",
+    )
+    srv.add_argument(
+        "--ssl-certfile",
+        metavar="PEM",
+        help="TLS certificate: serve https and wss (OCPP profile 2)",
+    )
+    srv.add_argument("--ssl-keyfile", metavar="PEM", help="TLS private key for --ssl-certfile")
+    srv.add_argument(
+        "--ocpp-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="a browser origin allowed to open OCPP connections (default: none)",
     )
     srv.add_argument(
         "--log-level",
@@ -424,12 +618,22 @@ def parser() -> argparse.ArgumentParser:
     _kb_arg(srv)
     srv.set_defaults(func=cmd_serve)
 
-    man = sub.add_parser(
+
+def _group(
+    sub: Any, name: str, help_: str, description: str
+) -> tuple[argparse.ArgumentParser, Any]:
+    g = sub.add_parser(name, help=help_, description=description)
+    g.set_defaults(func=_group_help(g))
+    return g, g.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+
+
+def _add_manual(sub: Any) -> None:
+    _man, mansub = _group(
+        sub,
         "manual",
-        help="tools for documentation writers",
-        description="Tools for documentation writers: lint manuals, regenerate them.",
+        "tools for documentation writers",
+        "Tools for documentation writers: lint manuals, regenerate them.",
     )
-    mansub = man.add_subparsers(dest="manual_command", metavar="COMMAND")
     lint = mansub.add_parser(
         "lint",
         help="find safety gaps and inconsistencies in manuals",
@@ -462,14 +666,11 @@ def parser() -> argparse.ArgumentParser:
     _kb_arg(ren)
     ren.set_defaults(func=cmd_manual_render)
 
-    man.set_defaults(func=_group_help(man))
 
-    kbp = sub.add_parser(
-        "kb",
-        help="inspect the compiled knowledge base",
-        description="Inspect the compiled knowledge base.",
+def _add_kb(sub: Any) -> None:
+    _kbp, kbsub = _group(
+        sub, "kb", "inspect the compiled knowledge base", "Inspect the compiled knowledge base."
     )
-    kbsub = kbp.add_subparsers(dest="kb_command", metavar="COMMAND")
     exp = kbsub.add_parser(
         "export",
         help="print the whole knowledge base as JSON",
@@ -488,7 +689,123 @@ def parser() -> argparse.ArgumentParser:
     _kb_arg(summ)
     summ.set_defaults(func=cmd_kb_summary)
 
-    kbp.set_defaults(func=_group_help(kbp))
+
+ROLES = ("technician", "dispatcher", "writer", "admin")
+
+
+def _add_user(sub: Any) -> None:
+    _u, usub = _group(
+        sub,
+        "user",
+        "accounts of the web app and API (admin)",
+        "Manage the people who log in: technicians (diagnose, work and close their "
+        "orders), dispatchers (create, assign, reopen, pick lists), writers (knowledge base "
+        "and manual tools) and admins (users, stations, tokens). Accounts live in the "
+        "work-order database.",
+    )
+    add = usub.add_parser(
+        "add",
+        help="add an account",
+        description="Add an account with a role. The password comes from $EVKB_PASSWORD, "
+        "else it is asked for twice; it is stored as an argon2id hash.",
+    )
+    add.add_argument("name", metavar="NAME", help="user name (letters, digits, . _ @ -)")
+    add.add_argument("--role", required=True, choices=ROLES, help="what the account may do")
+    _db_arg(add)
+    add.set_defaults(func=cmd_user_add)
+    ls = usub.add_parser(
+        "list", help="list accounts", description="List the accounts with role and state."
+    )
+    _db_arg(ls)
+    ls.set_defaults(func=cmd_user_list)
+    dis = usub.add_parser(
+        "disable",
+        help="disable an account",
+        description="Disable an account: it can no longer log in and its sessions end. "
+        "Its past actions stay in the audit trail.",
+    )
+    dis.add_argument("name", metavar="NAME", help="user name")
+    _db_arg(dis)
+    dis.set_defaults(func=cmd_user_disable)
+
+
+def _add_token(sub: Any) -> None:
+    _t, tsub = _group(
+        sub,
+        "token",
+        "API tokens for integrations (admin)",
+        "Manage API tokens: integrations send one as 'Authorization: Bearer TOKEN'. "
+        "Tokens are stored hashed and can be revoked.",
+    )
+    cr = tsub.add_parser(
+        "create",
+        help="create a token and print it once",
+        description="Create a named token with a role and print it once: only its hash "
+        "is stored, so it cannot be shown again.",
+    )
+    cr.add_argument("name", metavar="NAME", help="what the token is for (e.g. the integration)")
+    cr.add_argument("--role", required=True, choices=ROLES, help="what the token may do")
+    _db_arg(cr)
+    cr.set_defaults(func=cmd_token_create)
+    rv = tsub.add_parser(
+        "revoke",
+        help="revoke a token",
+        description="Revoke a token by name: requests with it get 401 from then on.",
+    )
+    rv.add_argument("name", metavar="NAME", help="token name")
+    _db_arg(rv)
+    rv.set_defaults(func=cmd_token_revoke)
+    ls = tsub.add_parser(
+        "list", help="list tokens", description="List the tokens with role and state."
+    )
+    _db_arg(ls)
+    ls.set_defaults(func=cmd_token_list)
+
+
+def _add_station(sub: Any) -> None:
+    _s, ssub = _group(
+        sub,
+        "station",
+        "OCPP stations allowed to connect (admin)",
+        "Manage the OCPP stations allowed to connect: each authenticates with HTTP Basic "
+        "auth (its id and its password) when it opens its WebSocket.",
+    )
+    add = ssub.add_parser(
+        "add",
+        help="register a station and print its password once",
+        description="Register a station and print a generated OCPP password once (or use "
+        "$EVKB_PASSWORD, 16 to 40 bytes); set it as the station's AuthorizationKey.",
+    )
+    add.add_argument("id", metavar="ID", help="station id (its OCPP chargeBoxIdentity)")
+    _db_arg(add)
+    add.set_defaults(func=cmd_station_add)
+    ls = ssub.add_parser(
+        "list",
+        help="list stations",
+        description="List the registered stations with model, equipment and last contact.",
+    )
+    _db_arg(ls)
+    ls.set_defaults(func=cmd_station_list)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="evkb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (
+        _add_ingest,
+        _add_diagnose,
+        _add_reports,
+        _add_simulate,
+        _add_serve,
+        _add_manual,
+        _add_kb,
+        _add_user,
+        _add_token,
+        _add_station,
+    ):
+        add(sub)
     return p
 
 

@@ -5,6 +5,7 @@ security policy that keeps the browser from loading anything from another host."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -27,16 +28,16 @@ def assets_dir() -> Path:
     return Path(str(files("fastapi_offline") / "static"))
 
 
-def mount(app: FastAPI) -> None:
+def mount(app: FastAPI, dependencies: Sequence[Any] = ()) -> None:
     """Add /docs, /redoc and their assets to an app made with ``docs_url=None,
-    redoc_url=None``."""
+    redoc_url=None``; ``dependencies`` guard the two pages (e.g. a login)."""
     app.mount(ASSETS, StaticFiles(directory=assets_dir()), name="api-docs")
     title = app.title
 
     def root(request: Request) -> str:
         return str(request.scope.get("root_path", ""))
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=list(dependencies))
     def swagger(request: Request) -> HTMLResponse:
         r = root(request)
         params: dict[str, Any] = {"validatorUrl": None}  # no call to the online validator
@@ -51,7 +52,7 @@ def mount(app: FastAPI) -> None:
         page.headers["Content-Security-Policy"] = POLICY
         return page
 
-    @app.get("/redoc", include_in_schema=False)
+    @app.get("/redoc", include_in_schema=False, dependencies=list(dependencies))
     def redoc(request: Request) -> HTMLResponse:
         r = root(request)
         page = get_redoc_html(

@@ -1,34 +1,59 @@
 """OCPP 1.6J fault intake: a minimal central system at ``/ocpp/{station_id}``.
 
+Security profiles 1 and 2 of OCPP 1.6: a station authenticates on the WebSocket
+upgrade with HTTP Basic auth (username = its id, password = the one `evkb station
+add` gave it); an unknown station or a wrong password gets 401 and no connection.
+Over TLS (``evkb serve --ssl-certfile/--ssl-keyfile``) that is profile 2. Upgrades
+that carry an Origin header (browsers always send one, stations do not) are refused
+unless the origin is allowed, so a web page cannot speak as a station.
+
 BootNotification records the station's vendor/model (-> equipment of the knowledge
 base), Heartbeat keeps it seen, StatusNotification with status ``Faulted`` or an
 error opens a work order with the diagnosis for that error (one per open fault),
 and a later ``NoError`` notes the recovery on it. Malformed frames, unknown
-actions and wrong payloads get a CALLERROR; the connection (and every other
-station's) stays up.
+actions, wrong payloads, frames over ``MAX_FRAME`` characters or nested deeper
+than ``MAX_NESTING`` get a CALLERROR; the connection (and every other station's)
+stays up. Messages larger than ``WS_MAX_SIZE`` are refused by the server before
+they are buffered (close code 1009). A StatusNotification whose timestamp is not
+newer than the connector's last accepted state change (a replay, or a message
+delayed past a later one) reopens or recovers nothing; it is noted.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
-from datetime import UTC, datetime
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from anyio import to_thread
-from ocpp.exceptions import OCPPError, ProtocolError
+from ocpp.exceptions import (
+    FormatViolationError,
+    OCPPError,
+    PropertyConstraintViolationError,
+    ProtocolError,
+)
 from ocpp.messages import CallError, unpack
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, RegistrationStatus
+from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from evkb.limits import MAX_FRAME, MAX_NAME, MAX_NESTING, MAX_PORT
 from evkb.service import Service
 
 LOG = logging.getLogger("evkb.ocpp")
 SUBPROTOCOL = "ocpp1.6"
-MAX_FRAME = 64 * 1024
 HEARTBEAT_S = 300
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+# a station clock this far ahead of ours is not believed further
+_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class _Connection:
@@ -65,6 +90,10 @@ class CentralSystem(ChargePoint):  # type: ignore[misc]
         being dropped silently, and no handler error can end the connection."""
         if len(raw_msg) > MAX_FRAME:
             await self._send(_call_error(raw_msg, ProtocolError(description="frame too large")))
+            return
+        if nesting(raw_msg) > MAX_NESTING:
+            err = FormatViolationError(description=f"frame nested deeper than {MAX_NESTING}")
+            await self._send(_call_error(raw_msg, err))
             return
         try:
             msg = unpack(raw_msg)
@@ -104,10 +133,22 @@ class CentralSystem(ChargePoint):  # type: ignore[misc]
 
     @on(Action.status_notification)
     async def on_status(self, connector_id: int, error_code: str, status: str, **extra: Any) -> Any:
+        if not isinstance(connector_id, int) or not 0 <= connector_id <= MAX_PORT:
+            raise PropertyConstraintViolationError(
+                description=f"connectorId must be 0 to {MAX_PORT}, not {connector_id!r}"
+            )
         info = str(extra.get("info", "") or "")
         vendor = str(extra.get("vendor_error_code", "") or "")
+        at = station_time(extra.get("timestamp"))
         svc = self.service
-        if status == "Faulted" or error_code != "NoError":
+        fault = status == "Faulted" or error_code != "NoError"
+        fresh = await to_thread.run_sync(lambda: svc.fresh(self.id, connector_id, at))
+        if not fresh:
+            what = f"{status}, {error_code}" + (f", {vendor}" if vendor else "")
+            await to_thread.run_sync(
+                lambda: svc.station_stale(self.id, connector_id, str(at), what)
+            )
+        elif fault:
             await to_thread.run_sync(
                 lambda: svc.station_fault(self.id, connector_id, status, error_code, vendor, info)
             )
@@ -115,6 +156,38 @@ class CentralSystem(ChargePoint):  # type: ignore[misc]
             await to_thread.run_sync(lambda: svc.station_recovered(self.id, connector_id, status))
         await to_thread.run_sync(svc.station_seen, self.id)
         return call_result.StatusNotification()
+
+
+def nesting(raw: str) -> int:
+    """The deepest nesting of JSON arrays and objects in ``raw`` (strings skipped),
+    found without parsing it: Python's parser recurses, and a deep frame would end
+    the connection with a RecursionError instead of a CALLERROR."""
+    depth = deepest = 0
+    for m in _BRACKETS.finditer(_STRINGS.sub("", raw)):
+        if m.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def station_time(value: Any) -> str | None:
+    """A status message's timestamp as comparable UTC ISO text (microseconds), or
+    None when it has none; a time ahead of our clock by more than the allowed skew
+    counts as our time plus that skew, so a wrong clock cannot block later messages."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise FormatViolationError(
+            description=f"timestamp {value[:40]!r} is not ISO 8601"
+        ) from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    t = min(t.astimezone(UTC), datetime.now(UTC) + _CLOCK_SKEW)
+    return t.isoformat(timespec="microseconds")
 
 
 def _call_error(raw: str, e: Exception) -> str:
@@ -141,14 +214,55 @@ def _plain(details: Any) -> dict[str, Any]:
         return {"detail": str(details)[:500]}
 
 
-async def serve_station(ws: WebSocket, station_id: str, service: Service) -> None:
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value or len(value) > 400:
+        return None
+    try:
+        user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (user, password) if sep else None
+
+
+async def _deny(ws: WebSocket, status: int, detail: str, headers: dict[str, str]) -> None:
+    await ws.send_denial_response(
+        Response(detail + "\n", status_code=status, headers=headers, media_type="text/plain")
+    )
+
+
+async def serve_station(
+    ws: WebSocket, station_id: str, service: Service, allowed_origins: Sequence[str] = ()
+) -> None:
+    origin = ws.headers.get("origin")
+    if origin is not None and origin not in allowed_origins:
+        # a browser page (any site) must not speak as a station
+        await _deny(ws, 403, "OCPP connections from web pages are not accepted", {})
+        return
+    if not station_id or len(station_id) > MAX_NAME:
+        await ws.close(code=1008)
+        return
+    creds = basic_credentials(ws.headers.get("authorization", ""))
+    ok = False
+    if creds is not None and creds[0] == station_id:
+        ok = await to_thread.run_sync(service.accounts.station_login, station_id, creds[1])
+    if not ok:
+        await to_thread.run_sync(
+            lambda: service.store.audit(
+                f"station:{station_id}", "station refused", f"station:{station_id}"
+            )
+        )
+        await _deny(
+            ws,
+            401,
+            "unknown station or wrong password",
+            {"WWW-Authenticate": 'Basic realm="evkb OCPP", charset="UTF-8"'},
+        )
+        return
     offered = [p.strip() for p in ws.headers.get("sec-websocket-protocol", "").split(",")]
     if SUBPROTOCOL not in offered:
         # RFC 6455: refuse the handshake when no protocol we speak is offered
         await ws.close(code=1002)
-        return
-    if not station_id or len(station_id) > 100:
-        await ws.close(code=1008)
         return
     await ws.accept(subprotocol=SUBPROTOCOL)
     cp = CentralSystem(station_id, _Connection(ws), service)

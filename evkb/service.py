@@ -14,11 +14,11 @@ from typing import Any
 from engine import views
 from engine.views import WorkOrderView
 from evkb import api
+from evkb.accounts import Accounts, Principal
+from evkb.limits import MAX_ANSWERS, MAX_CODE, MAX_TEXT
 from evkb.orders import Store, StoreError, WorkOrder
 from kb.errors import ObservationError
 from kb.schema import KnowledgeBase
-
-MAX_TEXT = 4000  # characters of observation text; longer reports are refused
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,12 @@ class Query:
             raise ObservationError(
                 f"observation too long ({len(self.text)} characters; at most {MAX_TEXT})"
             )
-        if self.error is not None and len(self.error) > 100:
-            raise ObservationError("error code too long (at most 100 characters)")
-        if self.model is not None and len(self.model) > 100:
-            raise ObservationError("model too long (at most 100 characters)")
-        if len(self.answers) > 50:
-            raise ObservationError("too many answers (at most 50)")
+        if self.error is not None and len(self.error) > MAX_CODE:
+            raise ObservationError(f"error code too long (at most {MAX_CODE} characters)")
+        if self.model is not None and len(self.model) > MAX_CODE:
+            raise ObservationError(f"model too long (at most {MAX_CODE} characters)")
+        if len(self.answers) > MAX_ANSWERS:
+            raise ObservationError(f"too many answers (at most {MAX_ANSWERS})")
         return self
 
 
@@ -49,6 +49,7 @@ class Service:
         self.kb_path = kb_path
         self.kb: KnowledgeBase = api.load(kb_path)
         self.store = Store.open(db_url)
+        self.accounts = Accounts(self.store)
         self._warm = threading.Lock()
 
     # ------------------------------------------------------------ derived once per KB
@@ -122,6 +123,7 @@ class Service:
         port: int | None = None,
         assignee: str = "",
         origin: str = "api",
+        actor: str = "",
     ) -> WorkOrder:
         if not q.text.strip() and not (q.error or "").strip():
             raise ObservationError("a work order needs an observation or an error code")
@@ -135,9 +137,12 @@ class Service:
             diagnosis=_snapshot(d, q),
             origin=origin,
             assignee=assignee,
+            actor=actor,
         )
 
-    def rediagnose(self, order: WorkOrder, text: str | None = None) -> WorkOrder:
+    def rediagnose(
+        self, order: WorkOrder, text: str | None = None, *, actor: str = ""
+    ) -> WorkOrder:
         """Diagnose the order's observations again (e.g. with new text or after the
         repair history changed) and store the new snapshot."""
         inp = order.diagnosis.get("input", {})
@@ -151,19 +156,28 @@ class Service:
             order.id,
             observations=q.text,
             diagnosis=_snapshot(self.diagnose(q), q),
-            note="diagnosis updated",
+            actor=actor,
         )
+
+    def verification_items(self, order: WorkOrder) -> list[str]:
+        """The verification checklist of an order's procedure (its snapshot)."""
+        return list(self.workorder_view(order).verification)
 
     def close_order(
         self,
         oid: int,
         *,
         root_cause: str,
+        who: Principal,
         parts: Sequence[dict[str, str]] = (),
         cable_length: str = "",
         notes: str = "",
         port: int | None = None,
+        verified: Sequence[int] = (),
     ) -> WorkOrder:
+        """Close with the repair log. The closure trains the repair history only
+        when a technician closes it under their own account with every item of the
+        verification checklist ticked (``verified``: indexes into the checklist)."""
         if root_cause not in self.cause_titles:
             found = self.cause_by_title.get(root_cause.strip().lower())
             if found is None:
@@ -172,6 +186,9 @@ class Service:
                     "cause id or title (GET /api/kb/causes lists them)"
                 )
             root_cause = found
+        items = self.verification_items(self.store.get(oid, events=0))
+        done = sorted({i for i in verified if 0 <= i < len(items)})
+        complete = bool(items) and len(done) == len(items)
         return self.store.close(
             oid,
             root_cause=root_cause,
@@ -179,6 +196,10 @@ class Service:
             cable_length=cable_length,
             notes=notes,
             port=port,
+            checklist=[items[i] for i in done],
+            checklist_complete=complete,
+            learn=complete and who.counts_for_learning,
+            actor=who.actor,
         )
 
     def workorder_view(self, order: WorkOrder) -> WorkOrderView:
@@ -215,6 +236,23 @@ class Service:
     def station_seen(self, sid: str) -> None:
         self.store.station_seen(sid)
 
+    def fresh(self, sid: str, connector: int, at: str | None) -> bool:
+        """False for a status message older than (or as old as) the connector's last
+        accepted state change: a replay or a stale message, which changes nothing.
+        Messages without a timestamp cannot be judged and are taken as new."""
+        if at is None:
+            return True
+        return self.store.accept_state_change(sid, connector, at)
+
+    def station_stale(self, sid: str, connector: int, at: str, what: str) -> None:
+        """Note a stale or replayed status message, on the connector's open fault
+        orders and in the audit log."""
+        text = f"stale report ignored ({what}, station time {at})"
+        for o in self.store.open_faults_of(sid, None if connector == 0 else connector):
+            self.store.add_event(o.id, "stale report", text, actor=f"station:{sid}")
+        self.store.audit(f"station:{sid}", "stale status ignored", f"station:{sid}",
+                         connector=connector, at=at, what=what)  # fmt: skip
+
     def station_fault(
         self,
         sid: str,
@@ -226,6 +264,7 @@ class Service:
     ) -> tuple[WorkOrder, bool]:
         """A StatusNotification reporting a fault: open (or find) the work order for
         it, with the diagnosis for the error. Returns (order, created)."""
+        actor = f"station:{sid}"
         station = self.store.station(sid)
         model = (f"{station.vendor} {station.model}".strip() if station else "") or None
         codes = [c for c in (vendor_error_code, error_code) if c and c != "NoError"]
@@ -236,7 +275,7 @@ class Service:
         key = f"{sid}|{connector}|{error or status}"
         existing = self.store.find_open_fault(key)
         if existing is not None:
-            self.store.add_event(existing.id, "reported again", text)
+            self.store.add_event(existing.id, "reported again", text, actor=actor)
             return self.store.get(existing.id), False
         q = Query(text[:MAX_TEXT], error or None, model)
         d = self.diagnose(q)
@@ -250,6 +289,7 @@ class Service:
             observations=q.text,
             diagnosis=_snapshot(d, q),
             origin="ocpp",
+            actor=actor,
         )
 
     def station_recovered(self, sid: str, connector: int, status: str) -> list[WorkOrder]:
@@ -257,9 +297,11 @@ class Service:
         connector (connector 0 is the whole station)."""
         noted = []
         for o in self.store.open_faults_of(sid, None if connector == 0 else connector):
-            if o.events and o.events[-1]["kind"] == "recovered":
+            if o.events and o.events[-1].kind == "recovered":
                 continue
-            self.store.add_event(o.id, "recovered", f"station reports {status}, NoError")
+            self.store.add_event(
+                o.id, "recovered", f"station reports {status}, NoError", actor=f"station:{sid}"
+            )
             noted.append(self.store.get(o.id))
         return noted
 

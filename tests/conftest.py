@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -138,6 +139,20 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Any:
         import shutil
 
         shutil.rmtree(base, ignore_errors=True)
+
+
+_pg_dbs = iter(range(10**9))
+
+
+def fresh_postgres_db(base: str) -> str:
+    """A new, empty database on the server of ``base`` (a postgres_url); its URL."""
+    import psycopg
+
+    name = f"evkb_test_{os.getpid()}_{next(_pg_dbs)}"
+    with psycopg.connect(base, autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {name}")
+        c.execute(f"CREATE DATABASE {name}")
+    return base.replace("/postgres?", f"/{name}?")
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
+from evkb.limits import WS_MAX_SIZE
 from evkb.web import create_app
 
 
@@ -22,15 +24,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(kb_path: Path, db_url: str) -> Iterator[str]:
-    """Yields the base URL (http://127.0.0.1:PORT) of a running service."""
+def live_server(kb_path: Path, db_url: str, **app_options: Any) -> Iterator[str]:
+    """Yields the base URL (http://127.0.0.1:PORT) of a running service, configured
+    as `evkb serve` configures uvicorn."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(kb_path, db_url),
+        create_app(kb_path, db_url, **app_options),
         host="127.0.0.1",
         port=port,
         log_level="warning",
         ws="websockets-sansio",
+        ws_max_size=WS_MAX_SIZE,
         lifespan="on",
     )
     server = uvicorn.Server(config)

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from evkb import api
 from evkb.web import MAX_BODY, create_app
 from kb.schema import KnowledgeBase
+from tests.auth import BASE, bearer, people, service_of, web_client
 from tests.conftest import evkb
 
 RET = "chargepoint-ct4000-cable-retractor/cause/"
@@ -22,10 +23,30 @@ LATCH = RET + "broken-latch"
 
 
 @pytest.fixture
-def client(seed_kb_file: Path, tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(seed_kb_file, f"sqlite:///{tmp_path / 'orders.sqlite3'}")
-    with TestClient(app) as c:
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'orders.sqlite3'}"
+
+
+@pytest.fixture
+def app(seed_kb_file: Path, db: str) -> Any:
+    return create_app(seed_kb_file, db)
+
+
+@pytest.fixture
+def client(app: Any, db: str) -> Iterator[TestClient]:
+    """An integration with an admin API token."""
+    token = people(db).token("ci-admin", "admin")
+    with TestClient(app, base_url=BASE, headers=bearer(token)) as c:
         yield c
+
+
+@pytest.fixture
+def web(app: Any, db: str) -> Iterator[tuple[TestClient, str]]:
+    """A dispatcher logged in to the web app, and the session's CSRF token."""
+    people(db).user("dana", "dispatcher")
+    c, csrf = web_client(app, "dana")
+    with c:
+        yield c, csrf
 
 
 def ids(result: dict[str, Any]) -> list[str]:
@@ -230,26 +251,54 @@ def test_new_observations_redo_the_diagnosis(client: TestClient) -> None:
 # ------------------------------------------------------------------ learning
 
 
+def technicians(app: Any, db: str, n: int) -> list[tuple[TestClient, str, str]]:
+    """``n`` technicians, each logged in: (client, csrf token, name)."""
+    out = []
+    for i in range(n):
+        name = people(db).user(f"tech{i}", "technician")
+        c, csrf = web_client(app, name)
+        out.append((c, csrf, name))
+    return out
+
+
+def close_as(
+    client: TestClient, tech: tuple[TestClient, str, str], obs: dict[str, Any], cause: str,
+    *, checklist: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """A dispatcher (``client``) opens and assigns an order; the technician closes it
+    with the checklist done (or not)."""
+    c, csrf, name = tech
+    o = client.post("/api/workorders", json={**obs, "assignee": name}).json()
+    verified = list(range(len(o["verification"]))) if checklist else [0]
+    r = c.post(
+        f"/api/workorders/{o['id']}/close",
+        json={"root_cause": cause, "verified": verified},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert r.status_code == 200, r.text
+    closed: dict[str, Any] = r.json()
+    return closed
+
+
 def test_closed_orders_raise_a_recurring_cause_and_reopening_undoes_it(
-    client: TestClient,
+    client: TestClient, app: Any, db: str
 ) -> None:
-    """Same observation before and after closing several orders whose root cause
-    was the latch: the latch rises; reopening them restores the original ranking."""
+    """Same observation before and after four technicians each closed an order whose
+    root cause was the latch: the latch rises; reopening them restores the original
+    ranking."""
     obs = {"text": "cable hangs loose, won't retract", "error": "CP-ERR-RET"}
     before = client.post("/api/diagnose", json=obs).json()
     rank_before = ids(before).index(LATCH) if LATCH in ids(before) else 99
     conf_before = {c["id"]: c["confidence"] for c in before["causes"]}
 
-    closed = []
-    for _ in range(4):
-        o = client.post("/api/workorders", json=obs).json()
-        closed.append(client.post(f"/api/workorders/{o['id']}/close", json={"root_cause": LATCH}))
+    closed = [close_as(client, t, obs, LATCH) for t in technicians(app, db, 4)]
+    assert all(o["learn"] for o in closed)
     after = client.post("/api/diagnose", json=obs).json()
     assert ids(after).index(LATCH) < rank_before
     latch = next(c for c in after["causes"] if c["id"] == LATCH)
     assert latch["confidence"] > conf_before.get(LATCH, 0.0)
     history = [e for e in latch["evidence"] if e["kind"] == "repair history"]
-    assert history and "4 of 4 closed work orders" in history[0]["observation"]
+    assert history and "4 of 4 counted closed work orders" in history[0]["observation"]
 
     # another equipment/error code is not affected
     wifi = {"text": "no bars", "error": "CP-ERR-WIFI"}
@@ -257,26 +306,24 @@ def test_closed_orders_raise_a_recurring_cause_and_reopening_undoes_it(
         api.diagnose(_kb(client), wifi["text"], wifi["error"])
     )
 
-    for r in closed:
-        client.patch(f"/api/workorders/{r.json()['id']}", json={"status": "open"})
+    for o in closed:
+        r = client.post(f"/api/workorders/{o['id']}/reopen", json={"reason": "wrong root cause"})
+        assert r.status_code == 200, r.text
     assert client.post("/api/diagnose", json=obs).json() == before
 
 
 def _kb(client: TestClient) -> KnowledgeBase:
-    svc = client.app.app.state.service()  # type: ignore[attr-defined]
-    kb: KnowledgeBase = svc.kb
+    kb: KnowledgeBase = service_of(client.app).kb
     return kb
 
 
-def test_learning_matches_ocpp_alias_codes(client: TestClient) -> None:
+def test_learning_matches_ocpp_alias_codes(client: TestClient, app: Any, db: str) -> None:
     """Orders reported with the OCPP code count for the station code and back."""
     obs = {"text": "cable hangs loose", "error": "CP-ERR-RET"}
     before = client.post("/api/diagnose", json=obs).json()
-    for _ in range(3):
-        o = client.post(
-            "/api/workorders", json={"text": "connector fault", "error": "EVCommunicationError"}
-        ).json()
-        client.post(f"/api/workorders/{o['id']}/close", json={"root_cause": LATCH})
+    alias = {"text": "connector fault", "error": "EVCommunicationError"}
+    for t in technicians(app, db, 3):
+        close_as(client, t, alias, LATCH)
     after = client.post("/api/diagnose", json=obs).json()
     conf = lambda d: next((c["confidence"] for c in d["causes"] if c["id"] == LATCH), 0.0)  # noqa: E731
     assert conf(after) > conf(before)
@@ -285,7 +332,17 @@ def test_learning_matches_ocpp_alias_codes(client: TestClient) -> None:
 # ------------------------------------------------------------------ web pages
 
 
-def test_pages_render_without_javascript(client: TestClient) -> None:
+@pytest.fixture
+def admin_web(app: Any, db: str) -> Iterator[tuple[TestClient, str]]:
+    """An admin logged in to the web app (may do everything), and the CSRF token."""
+    people(db).user("root", "admin")
+    c, csrf = web_client(app, "root")
+    with c:
+        yield c, csrf
+
+
+def test_pages_render_without_javascript(admin_web: tuple[TestClient, str]) -> None:
+    client, csrf = admin_web
     home = client.get("/")
     assert home.status_code == 200 and 'name="text"' in home.text
     assert "Cable hangs loose, won&#39;t retract" in home.text  # datalist of symptoms
@@ -296,9 +353,10 @@ def test_pages_render_without_javascript(client: TestClient) -> None:
 
     r = client.post(
         "/workorders",
-        data={"text": "cord on the ground", "error": "CP-ERR-RET", "station": "CT-1", "port": "1"},
+        data={"text": "cord on the ground", "error": "CP-ERR-RET", "station": "CT-1", "port": "1",
+              "csrf_token": csrf},
         follow_redirects=False,
-    )
+    )  # fmt: skip
     assert r.status_code == 303
     order = client.get(r.headers["location"])
     assert "Work order: CT-1, port 1" in order.text and "Lockout/tagout required" in order.text
@@ -315,6 +373,8 @@ def test_pages_render_without_javascript(client: TestClient) -> None:
             "cable_length": "18 ft",
             "port": "1",
             "notes": "",
+            "verified": ["0", "1"],
+            "csrf_token": csrf,
         },
         follow_redirects=False,
     )
@@ -323,13 +383,18 @@ def test_pages_render_without_javascript(client: TestClient) -> None:
     assert "Root cause: <strong>Retractor spring broken</strong>" in closed.text
     assert "serial SN-1" in closed.text
     assert "closed" in client.get("/workorders", params={"status": "closed"}).text
+    log = client.get(f"/api/workorders/{oid}").json()["repair_log"]
+    assert len(log["verification"]) == 2 and log["verification_complete"] is False
 
 
-def test_page_errors_are_pages(client: TestClient) -> None:
+def test_page_errors_are_pages(admin_web: tuple[TestClient, str]) -> None:
+    client, csrf = admin_web
     r = client.get("/workorders/999", headers={"accept": "text/html"})
     assert r.status_code == 404 and "work order 999 not found" in r.text and "<html" in r.text
     r = client.post(
-        "/workorders", data={"text": "x", "port": "abc"}, headers={"accept": "text/html"}
+        "/workorders",
+        data={"text": "x", "port": "abc", "csrf_token": csrf},
+        headers={"accept": "text/html"},
     )
     assert r.status_code == 422 and "port must be a number" in r.text
     r = client.get("/", params={"text": "x" * 5000})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -9,13 +10,33 @@ from pathlib import Path
 
 import httpx
 
+from tests.auth import PASSWORD, bearer
 from tests.conftest import ROOT, evkb
 from tests.live import free_port
+
+
+def test_serve_without_an_admin_says_how_to_create_one_and_exits_2(
+    seed_kb_file: Path, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'orders.sqlite3'}"
+    r = evkb("serve", "--kb", str(seed_kb_file), "--port", "1", "--db", db)
+    assert r.returncode == 2, r.stderr
+    assert "no admin account" in r.stderr
+    assert f"evkb user add NAME --role admin --db '{db}'" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_serve_starts_answers_and_creates_its_database(seed_kb_file: Path, tmp_path: Path) -> None:
     port = free_port()
     db = tmp_path / "orders.sqlite3"
+    url = f"sqlite:///{db}"
+    add = subprocess.run(
+        [sys.executable, "-m", "evkb.cli", "user", "add", "root", "--role", "admin", "--db", url],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "EVKB_PASSWORD": PASSWORD},
+    )  # fmt: skip
+    assert add.returncode == 0, add.stderr
+    token = evkb("token", "create", "ops", "--role", "dispatcher", "--db", url).stdout.strip()
     proc = subprocess.Popen(
         [sys.executable, "-m", "evkb.cli", "serve", "--kb", str(seed_kb_file), "--port",
          str(port), "--db", f"sqlite:///{db}", "--log-level", "warning"],
@@ -35,6 +56,12 @@ def test_serve_starts_answers_and_creates_its_database(seed_kb_file: Path, tmp_p
         r = httpx.post(
             f"http://127.0.0.1:{port}/api/workorders",
             json={"text": "cable hangs loose", "error": "CP-ERR-RET"},
+        )
+        assert r.status_code == 401
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/api/workorders",
+            json={"text": "cable hangs loose", "error": "CP-ERR-RET"},
+            headers=bearer(token),
         )
         assert r.status_code == 201
         assert db.exists()

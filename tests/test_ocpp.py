@@ -15,14 +15,31 @@ import websockets
 from ocpp.v16 import ChargePoint, call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, RegistrationStatus
 
+from tests.auth import STATION_PASSWORD, bearer, people
 from tests.live import live_server
 
 SPRING = "chargepoint-ct4000-cable-retractor/cause/retractor-spring-broken"
+STATIONS = ["CT-0042", "CT-9", "CT-5", "CT-X", "GOOD", "BAD", "CT-1"]
+API: dict[str, str] = {}  # the admin token's header, per test
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'orders.sqlite3'}"
+    from tests.conftest import fresh_postgres_db
+
+    return fresh_postgres_db(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
-def server(seed_kb_file: Path, tmp_path: Path) -> Iterator[str]:
-    with live_server(seed_kb_file, f"sqlite:///{tmp_path / 'orders.sqlite3'}") as base:
+def server(seed_kb_file: Path, db_url: str) -> Iterator[str]:
+    p = people(db_url)
+    for sid in STATIONS:
+        p.station(sid)
+    API.clear()
+    API.update(bearer(p.token("ops", "admin")))
+    with live_server(seed_kb_file, db_url) as base:
         yield base
 
 
@@ -30,9 +47,25 @@ def ws_url(base: str, station: str) -> str:
     return base.replace("http://", "ws://") + f"/ocpp/{station}"
 
 
+def basic(station: str, password: str = STATION_PASSWORD) -> dict[str, str]:
+    import base64
+
+    token = base64.b64encode(f"{station}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def connect(base: str, station: str, **kw: Any) -> Any:
+    """A station's WebSocket, authenticated as the station (security profile 1)."""
+    headers = kw.pop("additional_headers", None) or basic(station)
+    return websockets.connect(
+        ws_url(base, station), subprotocols=kw.pop("subprotocols", ["ocpp1.6"]),
+        additional_headers=headers, **kw,
+    )  # fmt: skip
+
+
 async def with_charge_point(base: str, station: str, script: Any) -> Any:
     """Connect as ``station`` with the ocpp library and run ``script(cp)``."""
-    async with websockets.connect(ws_url(base, station), subprotocols=["ocpp1.6"]) as ws:
+    async with connect(base, station) as ws:
         assert ws.subprotocol == "ocpp1.6"
         cp = ChargePoint(station, ws)
         listener = asyncio.create_task(cp.start())
@@ -59,7 +92,9 @@ def status(
 
 
 def orders(base: str, **params: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = httpx.get(f"{base}/api/workorders", params=params).json()
+    out: list[dict[str, Any]] = httpx.get(
+        f"{base}/api/workorders", params=params, headers=API
+    ).json()
     return out
 
 
@@ -87,13 +122,14 @@ def test_fault_opens_one_work_order_with_diagnosis_and_recovery_is_noted(server:
 
     found = orders(server, station="CT-0042")
     assert len(found) == 1, found
-    o = httpx.get(f"{server}/api/workorders/{found[0]['id']}").json()
+    o = httpx.get(f"{server}/api/workorders/{found[0]['id']}", headers=API).json()
     assert (o["station"], o["port"], o["error"], o["origin"], o["status"]) == (
         "CT-0042", 2, "CP-ERR-RET", "ocpp", "open")  # fmt: skip
     assert o["equipment"] == "ChargePoint CT4000"  # from the BootNotification model
     assert o["diagnosis"]["causes"][0]["id"] == SPRING
     assert o["diagnosis"]["procedure"]
     kinds = [e["kind"] for e in o["events"]]
+    assert {e["actor"] for e in o["events"]} == {"station:CT-0042"}
     assert kinds == ["created", "reported again", "recovered"]
 
 
@@ -105,7 +141,7 @@ def test_ocpp_error_code_alone_maps_to_the_station_code(server: str) -> None:
 
     asyncio.run(with_charge_point(server, "CT-9", script))
     (o,) = orders(server, station="CT-9")
-    full = httpx.get(f"{server}/api/workorders/{o['id']}").json()
+    full = httpx.get(f"{server}/api/workorders/{o['id']}", headers=API).json()
     assert full["error"] == "EVCommunicationError"
     assert full["diagnosis"]["causes"], "the alias must reach the CP-ERR-RET causes"
     assert all("cable-retractor" in c["id"] for c in full["diagnosis"]["causes"])
@@ -122,6 +158,7 @@ def test_a_new_fault_after_closing_opens_a_new_order(server: str) -> None:
     r = httpx.post(
         f"{server}/api/workorders/{first['id']}/close",
         json={"root_cause": first["likely_cause"]},
+        headers=API,
     )
     assert r.status_code == 200, r.text
     asyncio.run(with_charge_point(server, "CT-5", report))
@@ -129,7 +166,7 @@ def test_a_new_fault_after_closing_opens_a_new_order(server: str) -> None:
 
 
 async def raw_exchange(base: str, station: str, frames: list[str]) -> list[Any]:
-    async with websockets.connect(ws_url(base, station), subprotocols=["ocpp1.6"]) as ws:
+    async with connect(base, station) as ws:
         out = []
         for f in frames:
             await ws.send(f)
@@ -170,8 +207,7 @@ def test_malformed_frames_get_callerror_and_the_connection_stays_up(
 
 def test_one_bad_station_does_not_disturb_another(server: str) -> None:
     async def both() -> list[Any]:
-        good = websockets.connect(ws_url(server, "GOOD"), subprotocols=["ocpp1.6"])
-        async with good as ws_good:
+        async with connect(server, "GOOD") as ws_good:
             await raw_exchange(server, "BAD", ["{oops", "[2]", "\x00\xff"])
             await ws_good.send('[2, "g1", "Heartbeat", {}]')
             return [json.loads(await asyncio.wait_for(ws_good.recv(), timeout=10))]
@@ -182,10 +218,10 @@ def test_one_bad_station_does_not_disturb_another(server: str) -> None:
 
 
 def test_handshake_without_the_ocpp16_subprotocol_is_refused(server: str) -> None:
-    async def connect() -> None:
-        async with websockets.connect(ws_url(server, "CT-1"), subprotocols=["ocpp2.0.1"]) as ws:
+    async def handshake() -> None:
+        async with connect(server, "CT-1", subprotocols=["ocpp2.0.1"]) as ws:
             # accepted by mistake, the connection would stay open: fail, do not hang
             await asyncio.wait_for(ws.recv(), timeout=10)
 
     with pytest.raises((websockets.InvalidStatus, websockets.ConnectionClosed)):
-        asyncio.run(connect())
+        asyncio.run(handshake())

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from evkb.orders import MIGRATIONS, NotFound, Store, StoreError
+from evkb.orders import MIGRATIONS, Conflict, NotFound, Store, StoreError
 
 _db_names = itertools.count()
 
@@ -55,13 +55,14 @@ def test_lifecycle_open_assigned_closed_with_repair_log(store_url: str) -> None:
         notes="Gen 2 kit",
     )
     assert o.status == "closed" and o.closed_at
-    assert o.repair_log == {
+    assert {k: o.repair_log[k] for k in ("root_cause", "parts", "cable_length", "notes")} == {
         "root_cause": "c/spring",
         "parts": [{"name": "Retractor spring kit", "serial": "SK-123"}],
         "cable_length": "18 ft",
         "notes": "Gen 2 kit",
     }
-    assert [e["kind"] for e in o.events] == ["created", "status", "closed"]
+    assert [e.kind for e in o.events] == ["created", "status", "closed"]
+    assert o.repair_log["verification_complete"] is False and not o.learn
     # persisted: a second Store on the same URL sees it
     again = Store.open(store_url).get(o.id)
     assert again.to_json() == o.to_json()
@@ -77,24 +78,37 @@ def test_bad_transitions_and_unknown_ids_are_clear_errors(store_url: str) -> Non
     with pytest.raises(StoreError, match="root cause"):
         s.close(o.id, root_cause=" ")
     s.close(o.id, root_cause="c")
-    with pytest.raises(StoreError, match="is closed: it cannot become closed"):
+    with pytest.raises(Conflict, match="is closed: it cannot become closed"):
         s.close(o.id, root_cause="c")
+    with pytest.raises(Conflict, match="is closed"):
+        s.update(o.id, note="x")
+    with pytest.raises(StoreError, match="needs a reason"):
+        s.reopen(o.id, reason=" ")
     with pytest.raises(NotFound, match="work order 999 not found"):
         s.get(999)
     with pytest.raises(NotFound):
         s.update(999, note="x")
 
 
-def test_history_is_recomputed_from_closed_orders_and_reopen_undoes_it(store_url: str) -> None:
+def test_history_counts_learning_closures_once_per_account_and_reopen_undoes_it(
+    store_url: str,
+) -> None:
     s = Store.open(store_url)
     ids = []
-    for cause in ["c/spring", "c/spring", "c/latch"]:
+    for cause, who in [("c/spring", "ann"), ("c/spring", "bob"), ("c/latch", "ann")]:
         o = s.create(equipment="ChargePoint CT4000", error="CP-ERR-RET")
-        ids.append(s.close(o.id, root_cause=cause).id)
+        ids.append(s.close(o.id, root_cause=cause, learn=True, actor=who).id)
     s.create(equipment="ChargePoint CT4000", error="CP-ERR-RET")  # still open: not counted
+    o = s.create(equipment="ChargePoint CT4000", error="CP-ERR-RET")
+    s.close(o.id, root_cause="c/latch", learn=False, actor="admin")  # not a learning closure
+    for _ in range(3):  # the same account again: counted once
+        o = s.create(equipment="ChargePoint CT4000", error="CP-ERR-RET")
+        s.close(o.id, root_cause="c/latch", learn=True, actor="ann")
     assert s.history() == {("ChargePoint CT4000", "CP-ERR-RET"): {"c/spring": 2, "c/latch": 1}}
-    s.update(ids[0], status="open")
+    s.reopen(ids[0], reason="wrong cause")
     assert s.history() == {("ChargePoint CT4000", "CP-ERR-RET"): {"c/spring": 1, "c/latch": 1}}
+    # a second store (another process) sees the same counts
+    assert Store.open(store_url).history() == s.history()
 
 
 def test_one_open_order_per_fault(store_url: str) -> None:
@@ -102,7 +116,7 @@ def test_one_open_order_per_fault(store_url: str) -> None:
     a, created = s.open_fault("CT-1|1|CP-ERR-RET", station="CT-1", port=1)
     b, created_again = s.open_fault("CT-1|1|CP-ERR-RET", station="CT-1", port=1)
     assert created and not created_again and a.id == b.id
-    assert [e["kind"] for e in b.events] == ["created", "reported again"]
+    assert [e.kind for e in b.events] == ["created", "reported again"]
     s.close(a.id, root_cause="c")
     c, created_after_close = s.open_fault("CT-1|1|CP-ERR-RET", station="CT-1", port=1)
     assert created_after_close and c.id != a.id

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from evkb.web import create_app
+from tests.auth import BASE, bearer, login, people
 from tests.live import live_server
 
 HOSTILE = [
@@ -24,16 +25,21 @@ HOSTILE = [
 
 @pytest.fixture
 def client(seed_kb_file: Path, tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(seed_kb_file, f"sqlite:///{tmp_path / 'o.sqlite3'}")) as c:
+    """An admin logged in to the web app; ``client.csrf`` is the session's token."""
+    db = f"sqlite:///{tmp_path / 'o.sqlite3'}"
+    people(db).user("root", "admin")
+    with TestClient(create_app(seed_kb_file, db), base_url=BASE) as c:
+        c.csrf = login(c, "root")  # type: ignore[attr-defined]
         yield c
 
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_injected_text_is_inert_in_every_page(client: TestClient, text: str) -> None:
+    csrf = client.csrf  # type: ignore[attr-defined]
     page = client.get("/", params={"text": text, "error": "CP-ERR-RET"}).text
     r = client.post(
         "/workorders",
-        data={"text": text, "error": "CP-ERR-RET", "station": text[:60]},
+        data={"text": text, "error": "CP-ERR-RET", "station": text[:60], "csrf_token": csrf},
         follow_redirects=False,
     )
     order = client.get(r.headers["location"]).text
@@ -66,7 +72,10 @@ def test_text_injected_through_a_manual_is_inert(tmp_path: Path) -> None:
 
     kb_file = tmp_path / "kb.json"
     api.build([manual], kb_file)
-    with TestClient(create_app(kb_file, "sqlite://:memory:")) as c:
+    db = f"sqlite:///{tmp_path / 'o.sqlite3'}"
+    people(db).user("root", "admin")
+    with TestClient(create_app(kb_file, db), base_url=BASE) as c:
+        login(c, "root")
         page = c.get("/", params={"text": "cable hangs loose"}).text
         assert "&lt;script&gt;window.__pwn=1&lt;/script&gt;" in page
         assert "<script>window.__pwn" not in page
@@ -115,9 +124,11 @@ def test_100_concurrent_diagnose_requests(
         ("retracts fine but sessions fail", "CP-ERR-RET"),
     ]
 
-    async def run(base: str) -> tuple[list[int], list[float], list[str]]:
+    async def run(base: str, headers: dict[str, str]) -> tuple[list[int], list[float], list[str]]:
         limits = httpx.Limits(max_connections=100)
-        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
+        async with httpx.AsyncClient(
+            base_url=base, timeout=60, limits=limits, headers=headers
+        ) as c:
 
             async def one(i: int) -> tuple[int, float, str]:
                 text, error = texts[i % len(texts)]
@@ -129,13 +140,15 @@ def test_100_concurrent_diagnose_requests(
             out = await asyncio.gather(*(one(i) for i in range(100)))
         return [s for s, _t, _c in out], [t for _s, t, _c in out], [c for _s, _t, c in out]
 
-    with live_server(seed_kb_file, f"sqlite:///{tmp_path / 'o.sqlite3'}") as base:
-        statuses, times, tops = asyncio.run(run(base))
+    db = f"sqlite:///{tmp_path / 'o.sqlite3'}"
+    headers = bearer(people(db).token("load", "technician"))
+    with live_server(seed_kb_file, db) as base:
+        statuses, times, tops = asyncio.run(run(base, headers))
         # the same answers as one request at a time
         serial = [
-            httpx.post(f"{base}/api/diagnose", json={"text": t, "error": e}).json()["causes"][0][
-                "id"
-            ]
+            httpx.post(
+                f"{base}/api/diagnose", json={"text": t, "error": e}, headers=headers
+            ).json()["causes"][0]["id"]
             for t, e in texts
         ]
     assert statuses == [200] * 100

@@ -1,0 +1,86 @@
+"""Accounts for the service tests: people, tokens and stations created the way an
+operator would (evkb.accounts over the same database), and logins through the
+real /login form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from evkb.accounts import Accounts
+from evkb.orders import Store
+
+PASSWORD = "correct horse battery staple"
+STATION_PASSWORD = "station-secret-0123456789"
+BASE = "http://localhost"  # a host name the service serves by default
+CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
+LOGIN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class People:
+    """The accounts of one test database."""
+
+    url: str
+    accounts: Accounts
+
+    def user(self, name: str, role: str) -> str:
+        if name not in {a.name for a in self.accounts.users()}:
+            self.accounts.add_user(name, role, PASSWORD, actor="test")
+        return name
+
+    def token(self, name: str, role: str) -> str:
+        return self.accounts.create_token(name, role, actor="test")
+
+    def station(self, sid: str, password: str = STATION_PASSWORD) -> str:
+        self.accounts.add_station(sid, password, actor="test")
+        return password
+
+
+def people(db_url: str) -> People:
+    return People(db_url, Accounts(Store.open(db_url)))
+
+
+def login(client: TestClient | httpx.Client, name: str, password: str = PASSWORD) -> str:
+    """Log in through the form; returns the session's CSRF token."""
+    form = client.get("/login")
+    assert form.status_code == 200, form.text
+    m = LOGIN_CSRF.search(form.text)
+    assert m, form.text
+    r = client.post(
+        "/login",
+        data={"username": name, "password": password, "csrf_token": m.group(1), "next": "/"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, (r.status_code, r.text[:500])
+    page = client.get("/")
+    found = CSRF.search(page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+def web_client(app: Any, name: str, **kw: Any) -> tuple[TestClient, str]:
+    """A TestClient logged in as ``name``, and its CSRF token."""
+    c = TestClient(app, base_url=BASE, **kw)
+    return c, login(c, name)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def fastapi_app(asgi: Any) -> Any:
+    """The FastAPI app inside the middleware layers of ``create_app``."""
+    from fastapi import FastAPI
+
+    while not isinstance(asgi, FastAPI):
+        asgi = asgi.app
+    return asgi
+
+
+def service_of(asgi: Any) -> Any:
+    return fastapi_app(asgi).state.service()
