@@ -11,8 +11,10 @@ work-order database (``evkb.orders.Store``).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -66,6 +68,12 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
 
 _hasher = PasswordHasher()  # argon2id, 64 MiB, t=3 (argon2-cffi's RFC 9106 profile)
 _DUMMY = _hasher.hash("not a password of anyone")
+# each argon2 computation takes 64 MiB: at most this many at once, so a burst of
+# logins or station connections cannot take the server's memory
+_KDF_SLOTS = threading.BoundedSemaphore(2)
+# generated station keys are 192 random bits: a SHA-256 digest protects them as well
+# as a KDF would, at no cost per connection; a key chosen by a person gets argon2id
+_SHA = "sha256$"
 NAME_RE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._@-]{{0,{MAX_NAME - 1}}}")
 
 
@@ -114,7 +122,8 @@ class Token:
 
 def hash_password(password: str) -> str:
     check_password(password)
-    return _hasher.hash(password)
+    with _KDF_SLOTS:
+        return _hasher.hash(password)
 
 
 def check_password(password: str) -> None:
@@ -128,8 +137,11 @@ def verify_password(stored: str | None, password: str) -> bool:
     """Constant work whether or not the account exists."""
     if len(password.encode("utf-8", "replace")) > MAX_PASSWORD:
         return False
+    if stored is not None and stored.startswith(_SHA):
+        return hmac.compare_digest(stored, _SHA + digest(password))
     try:
-        return _hasher.verify(stored or _DUMMY, password) and stored is not None
+        with _KDF_SLOTS:
+            return _hasher.verify(stored or _DUMMY, password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -306,10 +318,16 @@ class Accounts:
         """Register an OCPP station; returns it and its password (generated when
         none is given: 24 random bytes, within OCPP 1.6's 16-40 byte AuthorizationKey)."""
         check_name(sid, "station id")
-        secret = password if password is not None else secrets.token_urlsafe(24)
-        if not 16 <= len(secret.encode("utf-8")) <= 40:
-            raise StoreError("an OCPP station password must be 16 to 40 bytes (OCPP 1.6)")
-        return self.store.station_add(sid, _hasher.hash(secret), actor=actor), secret
+        if password is None:
+            secret = secrets.token_urlsafe(24)
+            stored = _SHA + digest(secret)
+        else:
+            secret = password
+            if not 16 <= len(secret.encode("utf-8")) <= 40:
+                raise StoreError("an OCPP station password must be 16 to 40 bytes (OCPP 1.6)")
+            with _KDF_SLOTS:
+                stored = _hasher.hash(secret)
+        return self.store.station_add(sid, stored, actor=actor), secret
 
     def station_login(self, sid: str, password: str) -> bool:
         return verify_password(self.store.station_password_hash(sid), password)

@@ -15,7 +15,8 @@ from evkb.accounts import Accounts
 from evkb.orders import Store
 
 PASSWORD = "correct horse battery staple"
-STATION_PASSWORD = "station-secret-0123456789"
+STATION_PASSWORD = "station-secret-0123456789"  # a key chosen by a person (argon2id)
+STATIONS: dict[str, str] = {}  # station id -> its password, as registered last
 BASE = "http://localhost"  # a host name the service serves by default
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 LOGIN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -36,9 +37,12 @@ class People:
     def token(self, name: str, role: str) -> str:
         return self.accounts.create_token(name, role, actor="test")
 
-    def station(self, sid: str, password: str = STATION_PASSWORD) -> str:
-        self.accounts.add_station(sid, password, actor="test")
-        return password
+    def station(self, sid: str, password: str | None = None) -> str:
+        """Register a station (a generated key unless ``password`` is given, as
+        `evkb station add` does); its password is kept in STATIONS for ``basic``."""
+        _st, secret = self.accounts.add_station(sid, password, actor="test")
+        STATIONS[sid] = secret
+        return secret
 
 
 def people(db_url: str) -> People:
@@ -67,6 +71,16 @@ def web_client(app: Any, name: str, **kw: Any) -> tuple[TestClient, str]:
     """A TestClient logged in as ``name``, and its CSRF token."""
     c = TestClient(app, base_url=BASE, **kw)
     return c, login(c, name)
+
+
+def basic(station: str, password: str | None = None) -> dict[str, str]:
+    """HTTP Basic auth of a station (security profile 1), with its registered
+    password unless one is given."""
+    import base64
+
+    secret = password if password is not None else STATIONS.get(station, STATION_PASSWORD)
+    token = base64.b64encode(f"{station}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
 
 
 def bearer(token: str) -> dict[str, str]:

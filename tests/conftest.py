@@ -78,11 +78,15 @@ def evkb(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
 def _start_postgres(base: Path) -> tuple[str, list[str]]:
     """A throw-away PostgreSQL cluster on a unix socket in ``base``; returns its URL
     and the pg_ctl stop command. Raises RuntimeError when it cannot be started."""
+    import glob
     import os
     import shutil
     import socket
 
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    # Debian keeps the server binaries off PATH, in /usr/lib/postgresql/VERSION/bin
+    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    path = os.pathsep.join([*debian, os.environ.get("PATH", "")])
+    initdb, pg_ctl = shutil.which("initdb", path=path), shutil.which("pg_ctl", path=path)
     if not initdb or not pg_ctl:
         raise RuntimeError("no PostgreSQL server binaries (initdb, pg_ctl) on PATH")
     prefix: list[str] = []
@@ -118,10 +122,9 @@ def _start_postgres(base: Path) -> tuple[str, list[str]]:
 
 @pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A PostgreSQL URL: $EVKB_TEST_POSTGRES_URL, else a throw-away local cluster,
-    else the test is skipped with the reason."""
-    import os
-
+    """A PostgreSQL URL: $EVKB_TEST_POSTGRES_URL (what .ci/run starts), else a
+    throw-away local cluster, else the test is skipped with the reason (it fails
+    instead when $EVKB_REQUIRE_POSTGRES is set, as in CI)."""
     url = os.environ.get("EVKB_TEST_POSTGRES_URL")
     if url:
         yield url
@@ -131,6 +134,8 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Any:
     try:
         url, stop = _start_postgres(base)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        if os.environ.get("EVKB_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL required ($EVKB_REQUIRE_POSTGRES) but not available: {e}")
         pytest.skip(f"PostgreSQL not available: {e}")
     try:
         yield url
@@ -146,13 +151,16 @@ _pg_dbs = iter(range(10**9))
 
 def fresh_postgres_db(base: str) -> str:
     """A new, empty database on the server of ``base`` (a postgres_url); its URL."""
+    from urllib.parse import urlsplit, urlunsplit
+
     import psycopg
 
     name = f"evkb_test_{os.getpid()}_{next(_pg_dbs)}"
     with psycopg.connect(base, autocommit=True) as c:
         c.execute(f"DROP DATABASE IF EXISTS {name}")
         c.execute(f"CREATE DATABASE {name}")
-    return base.replace("/postgres?", f"/{name}?")
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @pytest.fixture(scope="session")

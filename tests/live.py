@@ -4,6 +4,8 @@ need a socket: OCPP over WebSocket, the browser, concurrent clients."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 from evkb.limits import WS_MAX_SIZE
@@ -50,3 +53,31 @@ def live_server(kb_path: Path, db_url: str, **app_options: Any) -> Iterator[str]
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def serve_process(
+    kb: Path, db: str, port: int, log: Path, *extra: str, verify: object = True
+) -> tuple[subprocess.Popen[str], str]:
+    """`evkb serve` in its own process, as an operator starts it; returns it and its
+    base URL once /api/health answers (its stderr goes to ``log``)."""
+    scheme = "https" if "--ssl-certfile" in extra else "http"
+    args = ["serve", "--kb", str(kb), "--db", db, "--port", str(port), "--log-level", "warning"]
+    with open(log, "w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "evkb.cli", *args, *extra],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+        )
+    base = f"{scheme}://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            httpx.get(f"{base}/api/health", timeout=2, verify=verify)  # type: ignore[arg-type]
+            return proc, base
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"evkb serve did not come up:\n{log.read_text()}") from None
+            time.sleep(0.1)

@@ -11,7 +11,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,9 @@ import httpx
 import pytest
 import websockets
 
-from tests.auth import PASSWORD, STATION_PASSWORD, bearer, people
-from tests.conftest import ROOT
-from tests.live import free_port, live_server
-from tests.test_ocpp import API, basic, connect, db_url, orders, raw_exchange, server, ws_url
+from tests.auth import PASSWORD, STATION_PASSWORD, basic, bearer, people
+from tests.live import free_port, live_server, serve_process
+from tests.test_ocpp import API, connect, db_url, orders, raw_exchange, server, ws_url
 
 __all__ = ["db_url", "server"]  # fixtures used here
 
@@ -46,6 +44,7 @@ def test_5_unknown_stations_and_wrong_passwords_get_401(server: str) -> None:
         ("CT-1", basic("CT-1", "wrong password, long enough")),
         ("CT-1", {}),
         ("NOPE", basic("NOPE", STATION_PASSWORD)),
+        ("CT-5", basic("CT-5", "a-guess-of-24-characters")),  # a generated key
         ("CT-5", basic("CT-1")),  # CT-1's credentials cannot speak as CT-5
         ("CT-1", {"Authorization": "Basic !!!"}),
         ("CT-1", {"Authorization": "Bearer " + STATION_PASSWORD}),
@@ -163,26 +162,12 @@ def serve(seed_kb_file: Path, tmp_path: Path) -> Iterator[tuple[str, int, Path]]
 
 
 def start_serve(
-    kb: Path, db: str, port: int, tmp: Path, *extra: str, scheme: str = "http"
+    kb: Path, db: str, port: int, tmp: Path, *extra: str
 ) -> tuple[subprocess.Popen[str], str]:
-    args = ["serve", "--kb", str(kb), "--db", db, "--port", str(port), "--log-level", "warning"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evkb.cli", *args, *extra],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp / f"serve-{port}.log", "w"),  # noqa: SIM115
-        text=True,
-    )  # fmt: skip
-    base = f"{scheme}://127.0.0.1:{port}"
-    ctx = ssl.create_default_context(cafile=str(tmp / "cert.pem")) if scheme == "https" else None
-    for _ in range(600):
-        try:
-            httpx.get(f"{base}/api/health", timeout=2, verify=ctx or True)
-            return proc, base
-        except httpx.TransportError:
-            assert proc.poll() is None, (tmp / f"serve-{port}.log").read_text()
-            import time
-
-            time.sleep(0.1)
-    raise AssertionError("evkb serve did not come up")
+    verify: object = True
+    if "--ssl-certfile" in extra:
+        verify = ssl.create_default_context(cafile=str(tmp / "cert.pem"))
+    return serve_process(kb, db, port, tmp / f"serve-{port}.log", *extra, verify=verify)
 
 
 def test_6_16_mb_frames_are_refused_before_they_are_buffered(
@@ -238,7 +223,7 @@ def test_5_tls_https_and_wss_security_profile_2(seed_kb_file: Path, tmp_path: Pa
     port = free_port()
     proc, base = start_serve(
         seed_kb_file, db, port, tmp_path,
-        "--ssl-certfile", str(cert), "--ssl-keyfile", str(key), scheme="https",
+        "--ssl-certfile", str(cert), "--ssl-keyfile", str(key),
     )  # fmt: skip
     ctx = ssl.create_default_context(cafile=str(cert))
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
 import threading
 from pathlib import Path
@@ -12,21 +11,14 @@ import pytest
 
 from evkb.orders import MIGRATIONS, Conflict, NotFound, Store, StoreError
 
-_db_names = itertools.count()
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'orders.sqlite3'}"
-    base: str = request.getfixturevalue("postgres_url")
-    import psycopg
+    from tests.conftest import fresh_postgres_db
 
-    name = f"evkb_test_{next(_db_names)}_{id(request) % 10_000}"
-    with psycopg.connect(base, autocommit=True) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {name}")
-        c.execute(f"CREATE DATABASE {name}")
-    return base.replace("/postgres?", f"/{name}?")
+    return fresh_postgres_db(request.getfixturevalue("postgres_url"))
 
 
 def test_lifecycle_open_assigned_closed_with_repair_log(store_url: str) -> None:

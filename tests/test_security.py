@@ -358,7 +358,8 @@ def test_7_a_database_outage_is_a_503_without_the_password(
 
     from tests.conftest import fresh_postgres_db
 
-    url = fresh_postgres_db(postgres_url) + "&password=S3CRET-pw"
+    url = fresh_postgres_db(postgres_url)
+    url += ("&" if "?" in url else "?") + "password=S3CRET-pw"
     name = url.split("?")[0].rsplit("/", 1)[1]
     app = create_app(seed_kb_file, url)
     token = people(url).token("ops", "admin")
