@@ -507,7 +507,7 @@ def test_keyboard_only_from_symptom_to_work_order(desktop: Page) -> None:
     close = page.get_by_role("link", name="Close with the repair log")
     press_until(page, "Tab", close, limit=10)
     kb.press("Enter")  # jumps to the form further down; the next Tab is in it
-    press_until(page, "Tab", page.get_by_label("Root cause"), limit=2)
+    press_until(page, "Tab", page.get_by_label("Root cause", exact=True), limit=2)
 
 
 # ------------------------------------------------------------------ no JavaScript
@@ -641,8 +641,8 @@ def test_phone_first_screen_has_top_cause_next_step_and_actions(
     no_sideways_scroll(page)
 
     close.tap()  # no script: an anchor to the form
-    expect(page.get_by_label("Root cause")).to_be_in_viewport()
-    page.get_by_label("Root cause").select_option(label=SPRING)
+    expect(page.get_by_label("Root cause", exact=True)).to_be_in_viewport()
+    page.get_by_label("Root cause", exact=True).select_option(label=SPRING)
     page.get_by_label("Cable length (as installed)").fill("16 ft")
     page.get_by_role("button", name="Close work order").tap()
     expect(page).to_have_url(re.compile(rf"/workorders/{oid}$"))

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from evkb import api, pdf
 from evkb.web import create_app
 from kb.schema import KnowledgeBase
+from tests.auth import BASE, bearer, people
 from tests.conftest import FIXTURES, ROOT, evkb
 from tests.test_workorder import GOLDEN, check_golden
 
@@ -120,8 +121,10 @@ def test_pdf_without_a_file_goes_to_a_pipe(seed_kb_file: Path) -> None:
 
 
 def test_closed_order_pdf_has_its_repair_log(seed_kb_file: Path, tmp_path: Path) -> None:
-    app = create_app(seed_kb_file, f"sqlite:///{tmp_path / 'orders.sqlite3'}")
-    with TestClient(app) as c:
+    db = f"sqlite:///{tmp_path / 'orders.sqlite3'}"
+    app = create_app(seed_kb_file, db)
+    token = people(db).token("ops", "admin")
+    with TestClient(app, base_url=BASE, headers=bearer(token)) as c:
         o = c.post(
             "/api/workorders",
             json={

@@ -91,12 +91,15 @@ def test_pdf_without_weasyprint_says_what_to_install(
 
     from evkb.pdf import PDFUnavailable
     from evkb.web import create_app
+    from tests.auth import BASE, bearer, people
 
     monkeypatch.setitem(sys.modules, "weasyprint", None)  # import weasyprint fails
     with pytest.raises(PDFUnavailable, match=r"uv sync --extra pdf.*pango"):
         api.workorder_pdf(seed_kb, "cable hangs loose", error="CP-ERR-RET")
-    app = create_app(seed_kb_file, f"sqlite:///{tmp_path / 'orders.sqlite3'}")
-    with TestClient(app) as c:
+    db = f"sqlite:///{tmp_path / 'orders.sqlite3'}"
+    app = create_app(seed_kb_file, db)
+    token = people(db).token("ops", "admin")
+    with TestClient(app, base_url=BASE, headers=bearer(token)) as c:
         o = c.post("/api/workorders", json={"text": "cable hangs loose"}).json()
         r = c.get(f"/workorders/{o['id']}/pdf")
     assert r.status_code == 503
