@@ -249,7 +249,7 @@ def ingest(args: argparse.Namespace) -> None:
     for _r in range(args.reps):
         for path, text, mid in texts:
             t0 = time.perf_counter()
-            ingest_text(path, text, mid, cur.lexicon, cur.priors)
+            ingest_text(path, text, mid, cur)
             t1 = time.perf_counter()
             bare.parse(text)
             t2 = time.perf_counter()

@@ -316,6 +316,8 @@ def render_report(
     """Diagnose ``text`` and render it with ``template`` (workorder.md.j2,
     workorder.html.j2, picklist.md.j2)."""
     from evkb.render import render
+    from ingest import sidecar
+    from kb.manuals import manual_blocks
 
     d = diagnose(kb, text, error, model)
     view = workorder_context(kb, d, text=text, error=error, station=station, port=port)
@@ -370,98 +372,6 @@ def simulate(kb: KnowledgeBase, trials: int = 0, seed: int = 1) -> list[SimResul
 # ------------------------------------------------------------------ manuals
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _yaml_scalar(value: str) -> str:
-    import re
-
-    return value if re.fullmatch(r"[\w .,/-]*", value) else json.dumps(value)
-
-
-def manual_blocks(kb: KnowledgeBase, manual_id: str) -> list[dict[str, Any]]:
-    """The blocks of one manual, structured ones rebuilt from the records."""
-    m = kb.manual(manual_id)
-    steps = {s.id: s for s in kb.steps}
-    errors = {e.id: e for e in kb.error_codes}
-    causes = {c.id: c for c in kb.causes}
-    blocks: list[dict[str, Any]] = []
-    for b in m.outline:
-        if b.kind != "ref":
-            blocks.append({"kind": b.kind, "text": b.text, "level": b.level})
-            continue
-        kind, _, ref = b.text.partition(":")
-        if kind == "meta" and m.front_matter:
-            items = [(k, _yaml_scalar(v)) for k, v in m.front_matter]
-            blocks.append({"kind": "front_matter", "items_": items})
-        elif kind == "meta":
-            fields = [
-                ("Component Category", m.component_category),
-                ("Target Part", m.target_part),
-                ("Expected Error Code", ", ".join(f"`{c}`" for c in m.error_codes)),
-                ("Revision", m.revision),
-                ("Date", m.date),
-            ]
-            blocks.append(
-                {
-                    "kind": "meta",
-                    "title": m.title,
-                    "document_type": m.document_type,
-                    "fields": [(k, v) for k, v in fields if v],
-                }
-            )
-        elif kind == "triggers":
-            e = errors[ref]
-            blocks.append({"kind": "triggers", "code": e.code, "conditions": list(e.conditions)})
-        elif kind in ("step", "steplist"):
-            s = steps[ref]
-            blocks.append(
-                {"kind": kind, "number": s.number, "title": s.title, "substeps": list(s.substeps)}
-            )
-        elif ref == "symptoms":
-            rows = []
-            for sym in (x for x in kb.symptoms if x.manual == manual_id):
-                ev = next(
-                    (
-                        e
-                        for e in kb.evidence
-                        if e.kind == "symptom"
-                        and e.text == sym.text
-                        and e.manual == manual_id
-                        and "/ev/faq-" not in e.id
-                    ),
-                    None,
-                )
-                if ev is None:
-                    continue
-                c = causes[ev.cause]
-                tail = c.notes or c.remedy
-                rows.append([_cell(sym.text), _cell(c.title + (f" — {tail}" if tail else ""))])
-            blocks.append({"kind": "table", "header": ["Symptom", "Probable Cause"], "rows": rows})
-        elif ref == "causes":
-            rows = [
-                [_cell(c.title), _cell(c.notes)]
-                for c in kb.causes
-                if c.manual == manual_id
-                and c.prior_basis not in ("symptom table", "stated in prose", "default")
-            ]
-            blocks.append({"kind": "table", "header": ["Cause", "Notes"], "rows": rows})
-        elif ref == "tools":
-            listed: list[Tool | Part] = [*kb.tools, *kb.parts]
-            rows = [
-                [_cell(t.name), _cell(t.specification), _cell(t.purpose)]
-                for t in listed
-                if t.manual == manual_id
-            ]
-            blocks.append(
-                {"kind": "table", "header": ["Tool", "Specification", "Purpose"], "rows": rows}
-            )
-        else:
-            raise KBError(f"{m.source.cite()}: unknown outline reference {b.text!r}")
-    return blocks
-
-
 def render_manuals(
     kb: KnowledgeBase, out_dir: Path, progress: Callable[[str], None] | None = None
 ) -> list[Path]:
@@ -471,6 +381,8 @@ def render_manuals(
     import tempfile
 
     from evkb.render import render
+    from ingest import sidecar
+    from kb.manuals import manual_blocks
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -491,6 +403,14 @@ def render_manuals(
             f.write(text)
         os.replace(tmp, target)
         written.append(target)
+        # the knowledge kept beside the manual goes with it
+        side = sidecar.path_for(Path(m.source.path))
+        if side.is_file():
+            copy = sidecar.path_for(target)
+            fd, tmp = tempfile.mkstemp(prefix=f".{copy.name}.", dir=target.parent)
+            with os.fdopen(fd, "wb") as fb:
+                fb.write(side.read_bytes())
+            os.replace(tmp, copy)
         if progress:
             progress(f"rendered {target}")
     return written

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import curated as curated_mod
-from ingest.pipeline import display_path, find_manuals, ingest_text, read_text
+from ingest.pipeline import display_path, find_manuals, ingest_text, manual_ids, read_text
 from ingest.state import IngestState
 from ingest.tree import Item
 from kb.curated import CURATED_DIR, load_yaml, records
@@ -216,10 +216,17 @@ def lint_paths(paths: Iterable[Path], curated_dir: Path | None = None) -> list[F
     cur = curated_mod.load(curated_dir)
     vocab = load_vocabulary(curated_dir)
     findings: list[Finding] = []
-    for path in find_manuals(paths):
+    paths = list(paths)
+    found = find_manuals(paths)
+    ids = manual_ids(found, paths)
+    for path in found:
         shown = display_path(path)
-        state = ingest_text(shown, read_text(path), path.stem, cur.lexicon, cur.priors)
+        state = ingest_text(shown, read_text(path), ids[path], cur)
         for check in CHECKS:
             findings.extend(check(state, vocab))
+        findings.extend(
+            Finding(shown, line, "warning", "structure", message)
+            for line, message in state.warnings
+        )
     findings.sort(key=lambda f: (f.path, f.line, f.check))
     return findings

@@ -9,27 +9,26 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
-from ingest import curated, sentences, tree
+from ingest import curated, faults, sentences, sidecar, tree
 from ingest.extract import (
-    cause_table,
     conditions,
     faq,
     measurements,
     metadata,
     outline,
+    role_tables,
     safety,
     statements,
     steps,
-    symptom_table,
     tools_table,
     triggers,
 )
 from ingest.state import IngestState
 from kb.errors import KBError, ManualError
 from kb.schema import RECORD_TYPES, KnowledgeBase
-from kb.text import Lexicon
 
 Rule = Callable[[IngestState], None]
 
@@ -38,8 +37,7 @@ CHAIN: tuple[tuple[str, Rule], ...] = (
     ("metadata", metadata.run),
     ("sentences", sentences.collect),
     ("triggers", triggers.run),
-    ("symptom_table", symptom_table.run),
-    ("cause_table", cause_table.run),
+    ("role_tables", role_tables.run),
     ("tools_table", tools_table.run),
     ("safety", safety.run),
     ("steps", steps.run),
@@ -47,6 +45,7 @@ CHAIN: tuple[tuple[str, Rule], ...] = (
     ("statements", statements.run),
     ("faq", faq.run),
     ("conditions", conditions.run),
+    ("finish", faults.finish),
     ("outline", outline.run),
 )
 
@@ -117,16 +116,32 @@ def read_text(path: Path) -> str:
 
 
 def ingest_text(
-    path: str, text: str, manual_id: str, lexicon: Lexicon, priors: dict[str, float]
+    path: str, text: str, manual_id: str, cur: curated.Curated | None = None
 ) -> IngestState:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise ManualError(path, line, "expected text, found a NUL byte (binary file?)")
+    cur = cur or curated.load()
     doc = tree.parse(path, text)
-    state = IngestState(doc, manual_id, lexicon, priors)
+    state = IngestState(doc, manual_id, cur.lexicon, cur.priors, cur.roles, cur.steps)
     for _name, rule in CHAIN:
         rule(state)
     return state
+
+
+def summary(state: IngestState) -> str:
+    """What ingest found in one manual, for the progress line."""
+    faults = len(state.get("error_codes")) + len(state.get("symptoms"))
+    actions = sum(1 for s in state.get("steps") if not s.number)
+    steps = sum(1 for s in state.get("steps") if s.number)
+    parts = [
+        (faults, "faults"),
+        (len(state.get("causes")), "causes"),
+        (actions, "actions"),
+        (steps, "steps"),
+        (len(state.get("measurements")), "readings"),
+    ]
+    return ", ".join(f"{n} {what}" for n, what in parts if n) or "nothing structured"
 
 
 def compile_paths(
@@ -134,11 +149,18 @@ def compile_paths(
     *,
     progress: Callable[[str], None] | None = None,
     curated_dir: Path | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> KnowledgeBase:
+    """Compile manuals (files or folders of them) and the sidecars beside them.
+
+    ``progress`` gets one line per manual saying what was found; ``warn`` gets
+    ``path:line: warning: ...`` for troubleshooting content that could not be
+    structured (and for a troubleshooting document that yielded nothing)."""
     cur = curated.load(curated_dir)
     buckets: dict[str, list[object]] = {name: [] for name in RECORD_TYPES}
     seen: dict[str, str] = {}
     texts: dict[str, tuple[str, str]] = {}
+    sidecars: list[sidecar.Sidecar] = []
     paths = list(paths)
     found = find_manuals(paths)
     ids = manual_ids(found, paths)
@@ -151,20 +173,21 @@ def compile_paths(
             )
         seen[manual_id] = shown
         text = read_text(path)
-        state = ingest_text(shown, text, manual_id, cur.lexicon, cur.priors)
+        state = ingest_text(shown, text, manual_id, cur)
         texts[manual_id] = (shown, text)
+        side = sidecar.path_for(path)
+        if side.is_file():
+            sidecars.append(sidecar.load(side, display_path(side), manual_id))
         for name in RECORD_TYPES:
             buckets[name].extend(state.records.get(name, []))
         if progress:
-            counts = ", ".join(
-                f"{len(state.records.get(k, []))} {k}"
-                for k in ("causes", "steps", "measurements")
-                if state.records.get(k)
-            )
-            progress(f"ingested {shown}" + (f": {counts}" if counts else ""))
+            progress(f"ingested {shown}: {summary(state)}")
+        if warn:
+            for line, message in state.warnings:
+                warn(f"{shown}:{line}: warning: {message}")
     kb = KnowledgeBase(**{k: tuple(v) for k, v in buckets.items()})  # type: ignore[arg-type]
-    kb = curated.apply(kb, cur, texts)
-    return kb
+    kb = sidecar.apply(kb, sidecars, texts, cur.priors)
+    return replace(kb, lexicon=cur.lexicon_entries)
 
 
 def check_unique_ids(kb: KnowledgeBase) -> None:

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from ingest.roles import Roles, default_roles
 from ingest.tree import Document
 from kb.errors import ManualError
 from kb.schema import Cause, Manual, Source, slug
 from kb.text import Lexicon
+
+if TYPE_CHECKING:
+    from ingest.steps_kind import StepVocabulary
 
 
 @dataclass
@@ -22,18 +26,41 @@ class Sentence:
     section: str
 
 
+@dataclass(frozen=True)
+class Span:
+    """Lines a record's text was read from, for the outline's templates."""
+
+    line_start: int
+    line_end: int
+    record: str
+    field: str
+    text: str
+
+
 @dataclass
 class IngestState:
     doc: Document
     manual_id: str
     lexicon: Lexicon
     priors: dict[str, float]
+    roles: Roles = field(default_factory=default_roles)
+    vocab: StepVocabulary | None = None
     manual: Manual | None = None
     records: dict[str, list[Any]] = field(default_factory=dict)
     sentences: list[Sentence] = field(default_factory=list)
     # block first line -> the record reference it was compiled into (for the outline)
     consumed: dict[int, str] = field(default_factory=dict)
     meta_headings: set[int] = field(default_factory=set)
+    # texts of records and their lines, for the outline (a block holding them becomes
+    # a template the manual is regenerated from)
+    spans: list[Span] = field(default_factory=list)
+    # lines whose knowledge a fault extractor has taken (the sentence rules skip them)
+    claimed: set[int] = field(default_factory=set)
+    # gathered while faults are emitted, written into the causes by faults.finish
+    cause_codes: dict[str, list[str]] = field(default_factory=dict)
+    cause_steps: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    # the troubleshooting content that could not be structured: (line, what)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def path(self) -> str:
@@ -57,6 +84,23 @@ class IngestState:
 
     def get(self, kind: str) -> list[Any]:
         return self.records.setdefault(kind, [])
+
+    def replace(self, kind: str, record: Any) -> None:
+        bucket = self.get(kind)
+        for i, r in enumerate(bucket):
+            if r.id == record.id:
+                bucket[i] = record
+                return
+        bucket.append(record)
+
+    def claim(self, start: int, end: int) -> None:
+        self.claimed.update(range(start, end + 1))
+
+    def is_claimed(self, start: int, end: int) -> bool:
+        return any(n in self.claimed for n in range(start, end + 1))
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append((line, message))
 
     def rid(self, kind: str, text: str) -> str:
         return f"{self.manual_id}/{kind}/{slug(text)}"

@@ -31,11 +31,13 @@ class Source:
 @dataclass(frozen=True)
 class OutlineBlock:
     """One block of a manual, in order, for regenerating it: a heading, verbatim
-    Markdown (prose the knowledge base keeps as written), or a reference to the
-    records a block was compiled into ("meta", "triggers:<id>", "table:symptoms",
-    "table:causes", "table:tools", "step:<id>", "steplist:<id>")."""
+    Markdown (prose the knowledge base keeps as written), a reference to the
+    records a block was compiled into ("meta", "triggers:<id>", "table:tools",
+    "step:<id>", "steplist:<id>"), or a *template*: the block's Markdown with the
+    texts it was compiled into replaced by ``{{record-id#field}}`` placeholders, so
+    the regenerated block says what the records say, in the block's own layout."""
 
-    kind: Literal["heading", "raw", "ref"]
+    kind: Literal["heading", "raw", "ref", "template"]
     text: str
     level: int = 0
 
@@ -56,6 +58,14 @@ class Manual:
     outline: tuple[OutlineBlock, ...] = ()
 
 
+# How an identifier of a fault is written: a code ("E12", "CONNLEVEL_5", "CP-ERR-RET",
+# "BmsConnectionLost"), a message or log line ("ERROR: NO PILOT"), a light pattern
+# ("Green slow blink"), or a named state ("State E/F").
+CodeShape = Literal["code", "message", "led", "state"]
+# Where a code comes from: a manual, the OCPP ChargePointErrorCode list, ChargeX MREC.
+CodeOrigin = Literal["manual", "ocpp", "mrec"]
+
+
 @dataclass(frozen=True)
 class ErrorCode:
     id: str
@@ -64,6 +74,9 @@ class ErrorCode:
     manual: str
     conditions: tuple[str, ...]
     source: Source
+    shape: CodeShape = "code"
+    origin: CodeOrigin = "manual"
+    text: str = ""  # the identifier as written around the code, when it says more
 
 
 @dataclass(frozen=True)
@@ -71,7 +84,6 @@ class Symptom:
     id: str
     manual: str
     text: str
-    terms: tuple[str, ...]
     source: Source
 
 
@@ -88,10 +100,14 @@ class Cause:
     notes: str
     remedy: str
     source: Source
-    tests: tuple[str, ...] = ()  # curated: steps that test this cause (step ids)
-    fixes: tuple[str, ...] = ()  # curated: steps that fix it
+    tests: tuple[str, ...] = ()  # steps that test this cause (step ids)
+    fixes: tuple[str, ...] = ()  # steps that fix it
+    # "stated": the document names this cause; "fault": the document describes a
+    # fault and what to do but names no cause, so the fault itself stands for it
+    kind: CauseKind = "stated"
 
 
+CauseKind = Literal["stated", "fault"]
 Polarity = Literal["for", "against"]
 EvidenceKind = Literal["symptom", "condition", "note", "statement", "context", "measurement"]
 
@@ -142,6 +158,29 @@ class Measurement:
     source: Source
 
 
+# What a step is, set once at ingest from its content and read downstream (the
+# planner orders remote -> on site -> lockout -> cabinet work -> verification):
+#   remote       portal, app, configuration or a call; nobody on site
+#   inspection   look, check, listen on site, nothing opened
+#   measurement  a meter reading on site
+#   lockout      lockout/tagout and proving dead
+#   cabinet      work inside the opened enclosure (needs the lockout)
+#   repair       replace, reseat, adjust, tighten, reset on site
+#   verification restore power, test, confirm the fix
+#   automatic    what the equipment does by itself (stated, not performed)
+StepKind = Literal[
+    "remote",
+    "inspection",
+    "measurement",
+    "lockout",
+    "cabinet",
+    "repair",
+    "verification",
+    "automatic",
+]
+STEP_KINDS: tuple[StepKind, ...] = typing.get_args(StepKind)
+
+
 @dataclass(frozen=True)
 class Step:
     id: str
@@ -155,6 +194,10 @@ class Step:
     requires_lockout: bool
     minutes: float
     source: Source
+    kind: StepKind = "repair"
+    # where ``minutes`` comes from: "manual" (the document says), "sidecar" (the
+    # knowledge file beside the manual), or "estimated: <basis>"
+    minutes_basis: str = "estimated"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ import re
 from ingest.link import resolve_cause
 from ingest.state import IngestState
 from kb.schema import Evidence, Symptom, slug
-from kb.text import terms
 
 _PROBABLY = re.compile(
     r"\b(?:you have |you've |it is |this is )?(?:probably|most likely|likely)\s+"
@@ -38,7 +37,6 @@ def run(state: IngestState) -> None:
                 id=state.rid("symptom", question),
                 manual=state.manual_id,
                 text=question,
-                terms=tuple(sorted(terms(question, state.lexicon))),
                 source=state.source(sec.line),
             )
             state.add("symptoms", symptom)

@@ -8,7 +8,8 @@ import re
 
 from ingest.state import IngestState
 from ingest.tree import Item
-from kb.schema import Step
+from ingest.steps_kind import estimate_minutes, step_kind
+from kb.schema import Step, StepKind
 from kb.text import containment, terms
 
 _STEP = re.compile(
@@ -144,7 +145,21 @@ def run(state: IngestState) -> None:
             )
             if inside:
                 s = _replace(s, requires=(steps[lock].id,), requires_lockout=True)
-        state.add("steps", s)
+        kind = _kind(state, s, is_lock=lock is not None and i == lock)
+        minutes, basis = estimate_minutes(state, kind, s.title, s.substeps)
+        state.add("steps", _replace(s, kind=kind, minutes=minutes, minutes_basis=basis))
+
+
+def _kind(state: IngestState, s: Step, *, is_lock: bool) -> StepKind:
+    """Lockout and the work it guards come from the lockout scope; a checklist
+    section is verification; otherwise the step's words say (steps.yaml)."""
+    if is_lock:
+        return "lockout"
+    if _LIST_SECTION.search(s.title):
+        return "verification"
+    if s.requires_lockout:
+        return "cabinet"
+    return step_kind(state, s.title, s.substeps)
 
 
 def _replace(step: Step, **kw: object) -> Step:

@@ -1,0 +1,275 @@
+"""Troubleshooting tables of any layout: each column's *role* (identifier, cause,
+meaning, action, likelihood, expected value) is read from its header words
+(kb/curated/roles.yaml) and from its cells (a column of codes or light patterns
+identifies faults even without a header). Headerless tables, tables whose first
+row is data, HTML tables, ``<br>`` and lists inside cells, and continuation rows
+(an empty identifier cell) are handled. Each row becomes a documented fault
+(ingest/faults.py); a table with no identifier column lists the causes of the
+section's fault or of the document's error code.
+
+A table that looks like troubleshooting (a role word in its header) but whose
+roles do not make a fault table is a warning, never silence."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ingest import faults
+from ingest.faults import FaultEntry, Text
+from ingest.identifiers import codes_in, is_code, shape_of, strip_markup
+from ingest.items import split_items, split_title
+from ingest.roles import Role
+from ingest.state import IngestState
+from ingest.tree import Block, Row, Section
+
+CONTENT_SHARE = 0.6  # share of a column's cells that must look like identifiers
+_AUTOMATIC = re.compile(r"\b(?:firmware|automatic|system|controller|device)\b", re.I)
+_FREQ = re.compile(
+    r"\b(rare|rarely|uncommon|occasional|common|frequent|often|usually|most common|"
+    r"temporary|intermittent)\b",
+    re.I,
+)
+_NOTE_REMEDY = re.compile(r"\b(contact [^.;]+|cleared by [^.;]+|check [^.;]+)", re.I)
+
+
+@dataclass
+class Layout:
+    roles: list[Role | None]
+    header_is_data: bool = False
+    automatic: bool = False  # the action column says what the equipment does
+    notes: list[int] = field(default_factory=list)
+
+    def first(self, role: Role) -> int | None:
+        return next((i for i, r in enumerate(self.roles) if r == role), None)
+
+    def all(self, role: Role) -> list[int]:
+        return [i for i, r in enumerate(self.roles) if r == role]
+
+
+def _looks_like_identifiers(state: IngestState, cells: list[str]) -> bool:
+    filled = [c for c in cells if c.strip()]
+    if not filled:
+        return False
+    hits = sum(1 for c in filled if shape_of(c, state.roles) is not None or codes_in(c, camel=True) and len(c.split()) <= 3)
+    return hits >= CONTENT_SHARE * len(filled)
+
+
+def _looks_like_actions(state: IngestState, cells: list[str]) -> bool:
+    filled = [c for c in cells if c.strip()]
+    return bool(filled) and sum(state.roles.is_imperative(c) for c in filled) >= CONTENT_SHARE * len(
+        filled
+    )
+
+
+def infer(state: IngestState, block: Block) -> Layout | None:
+    """Column roles of a table, or None when it is no troubleshooting table."""
+    header = [strip_markup(h) for h in block.header]
+    ncols = max([len(header), *(len(r.cells) for r in block.rows)], default=0)
+    if ncols < 2:
+        return None
+    if header and re.match(r"^tools?\b", header[0], re.I):
+        return None  # the Required Tools table (tools_table)
+    columns = [[r.cells[j] if j < len(r.cells) else "" for r in block.rows] for j in range(ncols)]
+    candidates = [state.roles.header_roles(h) for h in header] + [[]] * (ncols - len(header))
+    header_is_data = False
+    if not any(candidates) and header and any(h.strip() for h in header):
+        # no header word has a role: a first row of data when it looks like the rows
+        if shape_of(header[0], state.roles) is not None and _looks_like_identifiers(
+            state, columns[0]
+        ):
+            header_is_data = True
+            columns = [[header[j] if j < len(header) else "", *columns[j]] for j in range(ncols)]
+        else:
+            return None
+    roles: list[Role | None] = [None] * ncols
+    has_cause = any("cause" in c and c[0] == "cause" for c in candidates)
+    for j, cands in enumerate(candidates):
+        if not cands:
+            continue
+        role = cands[0]
+        if role == "cause" and "meaning" in cands and has_cause and not _is_first_cause(
+            candidates, j
+        ):
+            role = "meaning"
+        if role == "meaning" and not has_cause:
+            role = "cause"
+        roles[j] = role
+    # several identifier columns: the first is the fault, the others say what it means
+    ids = [j for j, r in enumerate(roles) if r == "identifier"]
+    for j in ids[1:]:
+        roles[j] = "meaning" if "cause" in roles else None
+    # content: a column of codes or patterns identifies the rows
+    if "identifier" not in roles:
+        for j in range(ncols):
+            if roles[j] in (None, "value") and _looks_like_identifiers(state, columns[j]):
+                roles[j] = "identifier"
+                break
+    if "identifier" in roles and "cause" not in roles and "action" not in roles:
+        # the first unnamed text column after the identifier says what it means
+        start = roles.index("identifier") + 1
+        for j in range(start, ncols):
+            if roles[j] is None and any(c.strip() for c in columns[j]):
+                roles[j] = "action" if _looks_like_actions(state, columns[j]) else "cause"
+                break
+    if "likelihood" in roles and "cause" in roles and "identifier" not in roles:
+        pass  # a cause list with notes
+    automatic = any(
+        roles[j] == "action" and j < len(header) and _AUTOMATIC.search(header[j])
+        for j in range(ncols)
+    )
+    return Layout(roles, header_is_data, automatic)
+
+
+def _is_first_cause(candidates: list[list[Role]], j: int) -> bool:
+    for i, c in enumerate(candidates):
+        if c and c[0] == "cause":
+            return i == j
+    return False
+
+
+def _rows(block: Block, layout: Layout) -> list[Row]:
+    rows = list(block.rows)
+    if layout.header_is_data:
+        rows.insert(0, Row(block.line_start, list(block.header), len(block.header)))
+    return rows
+
+
+def _cell(row: Row, j: int | None) -> str:
+    if j is None or j >= len(row.cells):
+        return ""
+    return row.cells[j].strip()
+
+
+def _items(text: str, line: int) -> list[Text]:
+    return [Text.of(t, line) for t in split_items(text)]
+
+
+def _cause_texts(state: IngestState, text: str, line: int, notes: str = "") -> list[Text]:
+    """The causes a cell lists; what follows a dash is the note or remedy of all."""
+    title, tail_notes, remedy = split_title(strip_markup(text.replace("\n", "; ")))
+    note = notes or tail_notes
+    fm = _FREQ.search(notes) if notes else None  # frequency only from a notes column
+    basis = fm.group(1).lower() if fm else ""
+    if notes and not remedy:
+        rm = _NOTE_REMEDY.search(notes)
+        remedy = rm.group(1) if rm else ""
+    return [
+        Text(piece, line, line, notes=note, remedy=remedy, basis=basis)
+        for piece in split_items(title)
+    ]
+
+
+def _section_fault(state: IngestState, sec: Section) -> str:
+    """A section title that names a fault, for a cause table under it."""
+    t = sec.title.strip()
+    if sec.level == 0 or not t:
+        return ""
+    if state.roles.is_fault_phrase(t) and not state.roles.is_troubleshooting(t):
+        return t
+    return ""
+
+
+def run(state: IngestState) -> None:
+    for sec in state.doc.sections:
+        for block in sec.all_blocks():
+            if block.kind != "table" or state.is_claimed(block.line_start, block.line_end):
+                continue
+            layout = infer(state, block)
+            if layout is None:
+                if any(state.roles.header_roles(strip_markup(h)) for h in block.header):
+                    names = " | ".join(strip_markup(h) for h in block.header)
+                    if any(
+                        r in ("identifier", "cause", "action")
+                        for h in block.header
+                        for r in state.roles.header_roles(strip_markup(h))
+                    ):
+                        state.warn(
+                            block.line_start,
+                            f"table ({names}) looks like troubleshooting, but no column "
+                            "says what the rows are about",
+                        )
+                continue
+            if not _table(state, sec, block, layout):
+                continue
+            state.claim(block.line_start, block.line_end)
+
+
+def _table(state: IngestState, sec: Section, block: Block, layout: Layout) -> bool:
+    ident = layout.first("identifier")
+    cause_cols = layout.all("cause")
+    action_cols = layout.all("action")
+    meaning_cols = layout.all("meaning")
+    notes_col = layout.first("likelihood")
+    if ident is None and not cause_cols:
+        if action_cols:
+            names = " | ".join(strip_markup(h) for h in block.header)
+            state.warn(
+                block.line_start,
+                f"table ({names}) gives actions but no column says what they are for",
+            )
+        return False
+    if ident is not None and not (cause_cols or action_cols or meaning_cols):
+        return False  # identifiers with values only: a state table for measurements
+    rows = _rows(block, layout)
+    if ident is None:
+        # causes of the section's fault, or of the document's error code
+        fault = _section_fault(state, sec)
+        texts: list[Text] = []
+        for row in rows:
+            for j in cause_cols:
+                cell = _cell(row, j)
+                if cell:
+                    texts.extend(_cause_texts(state, cell, row.line, _cell(row, notes_col)))
+        if fault:
+            faults.emit(
+                state,
+                FaultEntry(
+                    Text.of(fault, sec.line),
+                    shape_of(fault, state.roles),
+                    codes=codes_in(fault),
+                    causes=texts,
+                    basis="cause table",
+                ),
+            )
+        else:
+            faults.emit_cause_list(state, texts, list(state.error_codes))
+        return True
+    entry: FaultEntry | None = None
+    for row in rows:
+        id_cell = _cell(row, ident)
+        if not id_cell:
+            if entry is None:
+                continue
+            # a continuation row: its causes and actions belong to the row above
+        else:
+            if entry is not None:
+                faults.emit(state, entry)
+            label = strip_markup(id_cell.replace("\n", " / "))
+            shape = shape_of(label, state.roles)
+            codes = [label] if shape is not None else []
+            if shape is None:
+                codes = codes_in(label, camel=True)
+                shape = "code" if codes else None
+            entry = FaultEntry(
+                Text(label, row.line, row.line),
+                shape,
+                codes=codes,
+                basis="symptom table",
+                automatic=layout.automatic,
+            )
+        for j in cause_cols:
+            cell = _cell(row, j)
+            if cell:
+                entry.causes.extend(_cause_texts(state, cell, row.line, _cell(row, notes_col)))
+        for j in meaning_cols:
+            cell = _cell(row, j)
+            if cell:
+                entry.meaning.append(Text.of(cell.replace("\n", " "), row.line))
+        for j in action_cols:
+            cell = _cell(row, j)
+            if cell:
+                entry.actions.extend(_items(cell, row.line))
+    if entry is not None:
+        faults.emit(state, entry)
+    return True

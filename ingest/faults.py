@@ -1,0 +1,297 @@
+"""Documented faults -> knowledge-base records, shared by every shape extractor.
+
+Each extractor recognises one shape (a role table, a fault section, a definition
+item, a causal sentence) and hands over a :class:`FaultEntry`: what identifies the
+fault (a code, a message, a light pattern or a symptom in words), what it means,
+its causes and the actions the document gives, each with its lines. ``emit``
+turns an entry into records the same way whatever the shape:
+
+- the identifier becomes an :class:`~kb.schema.ErrorCode` (codes, messages, light
+  patterns: usable with ``--error``) or a :class:`~kb.schema.Symptom`, and evidence
+  "symptom" for each cause;
+- each cause a :class:`~kb.schema.Cause` (an existing cause of the same title is
+  shared); with no cause stated, the fault itself stands for its cause (kind
+  "fault");
+- what the identifier means, evidence "note" for each cause;
+- each action a :class:`~kb.schema.Step` (kind and minutes from its content) that
+  tests or fixes the causes it names (all of them when it names none).
+
+Fields that grow as more entries arrive (a cause's error codes, tests and fixes)
+are gathered on the state and written by ``finish``, the chain's last rule before
+the outline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from ingest.identifiers import strip_markup
+from ingest.state import IngestState, Span
+from kb.schema import Cause, CodeShape, ErrorCode, Evidence, Step, Symptom, slug
+from kb.text import containment, terms
+
+IDENTIFIER_STRENGTH = 8.0
+MEANING_STRENGTH = 4.0
+# likelihood wording in a cause's own text ("(unlikely)", "rare", "most likely")
+_LIKELIHOOD = re.compile(
+    r"\b(most likely|unlikely|likely|rarely|rare|uncommon|occasional|occasionally|"
+    r"often|common|frequent|usually|typically|regularly|sometimes|primary|temporary|"
+    r"intermittent)\b",
+    re.I,
+)
+_TEST_VERB = re.compile(
+    r"^(?:please\s+|first,?\s+|then\s+|also\s+|\d+[.)]\s*)*(?:check|verify|inspect|"
+    r"look|measure|test|confirm|see|consult|refer|observe|ensure|make sure|double check|"
+    r"sjekk|kontroller|investigate|monitor)\b",
+    re.I,
+)
+
+
+@dataclass
+class Text:
+    """A piece of the document: its text (markup off) and lines."""
+
+    text: str
+    line_start: int
+    line_end: int
+    children: tuple[str, ...] = ()  # nested items (an action's sub-steps)
+    # a cause's note and remedy written beside it, and its frequency wording
+    notes: str = ""
+    remedy: str = ""
+    basis: str = ""
+
+    @staticmethod
+    def of(text: str, line_start: int, line_end: int | None = None) -> Text:
+        return Text(strip_markup(text), line_start, line_end or line_start)
+
+
+@dataclass
+class FaultEntry:
+    identifier: Text
+    shape: CodeShape | None  # None: a symptom in words
+    codes: list[str] = field(default_factory=list)
+    meaning: list[Text] = field(default_factory=list)
+    causes: list[Text] = field(default_factory=list)
+    actions: list[Text] = field(default_factory=list)
+    conditions: list[Text] = field(default_factory=list)
+    basis: str = "stated in prose"  # prior wording when a cause states none
+    automatic: bool = False  # the actions are what the equipment does by itself
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", strip_markup(text).lower()).strip()
+
+
+def _code_id(state: IngestState, code: str) -> str:
+    ident = code if re.fullmatch(r"[\w.-]+", code) else slug(code)
+    return f"{state.manual_id}/error/{ident}"
+
+
+def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
+    """Records for one documented fault; returns its causes."""
+    ident = entry.identifier
+    codes = [c for c in dict.fromkeys(entry.codes) if c.strip()]
+    for code in codes:
+        _error_code(state, code, entry)
+    if not codes:
+        sym = Symptom(
+            id=state.rid("symptom", ident.text),
+            manual=state.manual_id,
+            text=ident.text,
+            source=state.source(ident.line_start, ident.line_end),
+        )
+        if not any(s.id == sym.id for s in state.get("symptoms")):
+            state.add("symptoms", sym)
+            state.spans.append(Span(ident.line_start, ident.line_end, sym.id, "text", sym.text))
+    causes: list[Cause] = []
+    for c in entry.causes:
+        if _norm(c.text):
+            causes.append(_cause(state, c, entry, codes))
+    if not causes:
+        stand_in = entry.meaning[0] if entry.meaning else ident
+        causes.append(_cause(state, stand_in, entry, codes, kind="fault"))
+    for cause in causes:
+        if _norm(cause.title) != _norm(ident.text):
+            _evidence(state, cause, ident, "symptom", IDENTIFIER_STRENGTH, slug(ident.text))
+        for m in entry.meaning:
+            if _norm(m.text) != _norm(cause.title):
+                _evidence(state, cause, m, "note", MEANING_STRENGTH, "note")
+    for n, action in enumerate(entry.actions, 1):
+        _action(state, entry, action, n, causes)
+    return causes
+
+
+def _error_code(state: IngestState, code: str, entry: FaultEntry) -> None:
+    rid = _code_id(state, code)
+    ident = entry.identifier
+    text = ident.text if _norm(ident.text) != _norm(code) else ""
+    conditions = tuple(c.text for c in entry.conditions)
+    for i, ec in enumerate(state.get("error_codes")):
+        if ec.id == rid:
+            if conditions and not ec.conditions:
+                state.records["error_codes"][i] = replace(ec, conditions=conditions)
+            return
+    line_end = max([ident.line_end, *(c.line_end for c in entry.conditions)])
+    record = ErrorCode(
+        id=rid,
+        code=code,
+        equipment=state.equipment,
+        manual=state.manual_id,
+        conditions=conditions,
+        source=state.source(ident.line_start, line_end),
+        shape=entry.shape or "code",
+        text=text,
+    )
+    state.add("error_codes", record)
+    state.spans.append(Span(ident.line_start, ident.line_end, rid, "code", code))
+
+
+def _basis(state: IngestState, text: str, default: str) -> str:
+    m = _LIKELIHOOD.search(text)
+    if m and m.group(1).lower() in state.priors:
+        return m.group(1).lower()
+    return default
+
+
+def _cause(
+    state: IngestState,
+    t: Text,
+    entry: FaultEntry,
+    codes: list[str],
+    kind: str = "stated",
+) -> Cause:
+    title = t.text.strip().rstrip(".;:,")
+    key = _norm(title)
+    for existing in state.get("causes"):
+        if _norm(existing.title) == key:
+            cause: Cause = existing
+            break
+    else:
+        cause = state.new_cause(
+            title,
+            state.source(t.line_start, t.line_end),
+            notes=t.notes,
+            remedy=t.remedy,
+            prior_basis=t.basis or _basis(state, title, entry.basis),
+        )
+        if kind == "fault":
+            cause = replace(cause, kind="fault")
+            state.replace("causes", cause)
+        state.spans.append(Span(t.line_start, t.line_end, cause.id, "title", cause.title))
+    if codes:
+        have = state.cause_codes.setdefault(cause.id, [])
+        have.extend(c for c in codes if c not in have)
+    return cause
+
+
+def _evidence(
+    state: IngestState, cause: Cause, t: Text, kind: str, strength: float, suffix: str
+) -> None:
+    """Evidence for a cause (once per text: the same text twice is one piece)."""
+    have = state.get("evidence")
+    if any(e.cause == cause.id and e.text == t.text for e in have):
+        return
+    base = f"{cause.id}/ev/{suffix}"
+    eid, k = base, 2
+    while any(e.id == eid for e in have):
+        eid, k = f"{base}-{k}", k + 1
+    state.add(
+        "evidence",
+        Evidence(
+            id=eid,
+            manual=state.manual_id,
+            kind=kind,  # type: ignore[arg-type]
+            text=t.text,
+            cause=cause.id,
+            strength=strength,
+            polarity="for",
+            source=state.source(t.line_start, t.line_end),
+        ),
+    )
+
+
+def _action(
+    state: IngestState, entry: FaultEntry, action: Text, n: int, causes: list[Cause]
+) -> None:
+    from ingest.steps_kind import estimate_minutes, step_kind
+
+    base = f"{state.manual_id}/step/{slug(entry.identifier.text, 40)}-{n}"
+    sid = base
+    k = 2
+    while any(s.id == sid for s in state.get("steps")):
+        sid = f"{base}-{k}"
+        k += 1
+    kind = "automatic" if entry.automatic else step_kind(state, action.text, action.children)
+    minutes, basis = estimate_minutes(state, kind, action.text, action.children)
+    step = Step(
+        id=sid,
+        manual=state.manual_id,
+        number="",
+        title=action.text,
+        substeps=action.children,
+        requires=(),
+        tools=(),
+        parts=(),
+        requires_lockout=False,
+        minutes=minutes,
+        source=state.source(action.line_start, action.line_end),
+        kind=kind,
+        minutes_basis=basis,
+    )
+    state.add("steps", step)
+    state.spans.append(Span(action.line_start, action.line_end, sid, "title", action.text))
+    if kind == "automatic":
+        return
+    # the causes the action names; all of the fault's causes when it names none
+    want = terms(action.text, state.lexicon)
+    named = [
+        c for c in causes if containment(terms(c.title, state.lexicon), want) >= 0.5
+    ] or causes
+    slot = 0 if _TEST_VERB.match(action.text) else 1
+    for c in named:
+        links = state.cause_steps.setdefault(c.id, ([], []))
+        if sid not in links[slot]:
+            links[slot].append(sid)
+
+
+def finish(state: IngestState) -> None:
+    """Write the gathered error codes and step links into the causes."""
+    causes = state.get("causes")
+    for i, c in enumerate(causes):
+        codes = state.cause_codes.get(c.id)
+        links = state.cause_steps.get(c.id)
+        if codes is None and links is None:
+            continue
+        upd = c
+        if codes:
+            upd = replace(upd, error_codes=tuple(codes))
+        if links:
+            upd = replace(
+                upd,
+                tests=tuple(dict.fromkeys([*c.tests, *links[0]])),
+                fixes=tuple(dict.fromkeys([*c.fixes, *links[1]])),
+            )
+        causes[i] = upd
+
+
+def emit_cause_list(state: IngestState, causes: list[Text], codes: list[str]) -> list[Cause]:
+    """Causes listed without a fault beside them (a "Cause | Notes" table under the
+    document's error code): each cause, and its note as evidence for it unless the
+    note is only a frequency word (that is its prior)."""
+    entry = FaultEntry(Text("", 0, 0), None, codes=codes, basis="cause table")
+    out = []
+    for t in causes:
+        cause = _cause(state, t, entry, codes)
+        out.append(cause)
+        note = t.notes.strip()
+        if note and note.strip(" .\u2014-").lower() != (t.basis or "").lower():
+            _evidence(
+                state,
+                cause,
+                Text(note, t.line_start, t.line_end),
+                "note",
+                MEANING_STRENGTH,
+                "note",
+            )
+    return out

@@ -1,0 +1,94 @@
+"""Splitting the text of a cell, label or list item into the causes or actions it
+lists, and a cause title from the note or remedy written after it.
+
+>>> split_items("Cell failure, BMS malfunction")
+['Cell failure', 'BMS malfunction']
+>>> split_items("CAN cable disconnected/damaged")
+['CAN cable disconnected/damaged']
+>>> split_items("PWM Off; Relay Open")
+['PWM Off', 'Relay Open']
+>>> split_items("1. Check cooling 2. Wait for the battery to cool")
+['Check cooling', 'Wait for the battery to cool']
+>>> split_title("CP signal break in cable — usually near connector")
+('CP signal break in cable', 'usually near connector', '')
+>>> split_title("Physical damage — trip hazard, replace immediately")
+('Physical damage', 'trip hazard, replace immediately', 'replace immediately')
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_LISTED_WORDS = 6
+_DASH = re.compile(r"\s+[\u2014\u2013]\s+|\s+--?\s+")
+_REMEDY_LEAD = re.compile(
+    r"^(replace|repair|swap|contact|check|call|reseat|re-seat|clean|tighten|adjust|inspect)\b",
+    re.I,
+)
+_NUMBERED = re.compile(r"(?:^|\s)\d{1,2}[.)]\s+(?=\S)")
+
+
+def _top_level_split(text: str, sep: str) -> list[str]:
+    """Split at ``sep`` outside parentheses and quotes."""
+    parts: list[str] = []
+    depth = 0
+    quote = False
+    buf = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "([":
+            depth += 1
+        elif ch in ")]" and depth:
+            depth -= 1
+        elif ch == '"':
+            quote = not quote
+        if depth == 0 and not quote and text.startswith(sep, i):
+            parts.append(buf)
+            buf = ""
+            i += len(sep)
+            continue
+        buf += ch
+        i += 1
+    parts.append(buf)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def split_items(text: str) -> list[str]:
+    """The items a cell or sentence lists: one per line, per numbered item, per
+    semicolon, and per comma when every part is a short phrase (a list, not a
+    sentence with a clause)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        numbered = [p for p in _NUMBERED.split(" " + line) if p.strip()]
+        pieces = numbered if len(numbered) > 1 else [line]
+        for piece in pieces:
+            for part in _top_level_split(piece, ";"):
+                commas = _top_level_split(part, ", ")
+                if len(commas) > 1 and all(
+                    len(c.split()) <= MAX_LISTED_WORDS for c in commas
+                ):
+                    out.extend(commas)
+                else:
+                    out.append(part)
+    return [o.strip().rstrip(".").strip() for o in out if o.strip(" .")]
+
+
+def split_title(text: str) -> tuple[str, str, str]:
+    """'CP signal break in cable — usually near ...' -> (title, notes, remedy)."""
+    parts = _DASH.split(text, maxsplit=1)
+    title = parts[0].strip()
+    notes = remedy = ""
+    if len(parts) > 1:
+        tail = parts[1].strip()
+        if _REMEDY_LEAD.match(tail):
+            remedy = tail
+        else:
+            notes = tail
+            rm = re.search(r"(?:,|;)\s*(replace[^,;]*)$", tail, re.I)
+            if rm:
+                remedy = rm.group(1)
+    return title, notes, remedy

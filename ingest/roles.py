@@ -1,0 +1,217 @@
+"""What a piece of a troubleshooting document *is*: the role of a table column or a
+label, whether a heading names a fault, whether a sentence tells the reader to do
+something. The words come from kb/curated/roles.yaml (general vocabulary of the
+genre), never from one document.
+
+>>> r = default_roles()
+>>> r.header_role("Probable Cause"), r.header_role("Lys"), r.header_role("Handling")
+('cause', 'identifier', 'action')
+>>> r.is_imperative("Check CAN cable, reboot BMS"), r.is_imperative("Cell failure")
+(True, False)
+>>> r.is_led("Green slow blink"), r.is_led("Modem hardware failure")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from kb.curated import CURATED_DIR, Node, load_yaml
+
+Role = Literal["identifier", "cause", "meaning", "action", "likelihood", "value"]
+ROLES: tuple[Role, ...] = ("identifier", "cause", "meaning", "action", "likelihood", "value")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents and markup off: 'Årsaker:' -> 'arsaker:'."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.translate(_FOLD).lower()
+    return re.sub(r"[*`_]+", " ", text)
+
+
+_FOLD = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "\u2019": "'"})
+
+
+def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
+    alts = sorted({fold(p).strip() for p in phrases if p.strip()}, key=len, reverse=True)
+    body = "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in alts) or "(?!)"
+    return re.compile(rf"(?<![\w'])(?:{body})(?![\w'])")
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The compiled vocabulary (see kb/curated/roles.yaml)."""
+
+    role_words: tuple[tuple[Role, tuple[str, ...]], ...]
+    sections: tuple[str, ...]
+    fault_words: tuple[str, ...]
+    imperatives: tuple[str, ...]
+    conditions: tuple[str, ...]
+    colours: tuple[str, ...]
+    patterns: tuple[str, ...]
+    dark: tuple[str, ...]
+
+    @functools.cached_property
+    def _role_patterns(self) -> tuple[tuple[Role, re.Pattern[str]], ...]:
+        return tuple((role, _phrase_pattern(words)) for role, words in self.role_words)
+
+    @functools.cached_property
+    def _exact(self) -> dict[str, list[Role]]:
+        out: dict[str, list[Role]] = {}
+        for role, words in self.role_words:
+            for w in words:
+                out.setdefault(fold(w).strip(), []).append(role)
+        return out
+
+    @functools.cached_property
+    def _section(self) -> re.Pattern[str]:
+        return _phrase_pattern(self.sections)
+
+    @functools.cached_property
+    def _fault(self) -> re.Pattern[str]:
+        return _phrase_pattern(self.fault_words)
+
+    @functools.cached_property
+    def _imperative(self) -> re.Pattern[str]:
+        alts = sorted({fold(p).strip() for p in self.imperatives}, key=len, reverse=True)
+        body = "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in alts)
+        # "Please check", "You should check", "Try to reseat", "First, check", "1. Check"
+        lead = (
+            r"^(?:\d+[.)]\s*|[-*]\s*|\(?[a-z]\)\s*)?"
+            r"(?:(?:please|first|then|also|simply|just|now|finally|next|afterwards|"
+            r"or|and|eller|og|deretter)[,:]?\s+)*"
+            r"(?:(?:you\s+(?:should|must|can|may|need\s+to|have\s+to)|try\s+to|"
+            r"it\s+helps\s+to|make\s+sure\s+to|be\s+sure\s+to)\s+)?"
+        )
+        return re.compile(rf"{lead}(?:{body})(?![\w'])")
+
+    @functools.cached_property
+    def _colour(self) -> re.Pattern[str]:
+        return _phrase_pattern(self.colours)
+
+    @functools.cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        return _phrase_pattern(self.patterns)
+
+    @functools.cached_property
+    def _dark(self) -> re.Pattern[str]:
+        return _phrase_pattern(self.dark)
+
+    # ------------------------------------------------------------ roles
+
+    def header_roles(self, text: str) -> list[Role]:
+        """Every role a header cell or label could have, best first: an exact
+        vocabulary entry before one found inside a longer header."""
+        t = re.sub(r"[:.\s]+$", "", fold(text)).strip()
+        t = re.sub(r"\s+", " ", re.sub(r"[()\[\]/]", " ", t)).strip()
+        exact = self._exact.get(t)
+        if exact:
+            return list(dict.fromkeys(exact))
+        found: list[tuple[int, Role]] = []
+        for role, pat in self._role_patterns:
+            m = pat.search(t)
+            if m:
+                found.append((m.start(), role))
+        return list(dict.fromkeys(r for _pos, r in sorted(found, key=lambda x: x[0])))
+
+    def header_role(self, text: str) -> Role | None:
+        roles = self.header_roles(text)
+        return roles[0] if roles else None
+
+    def label_role(self, text: str) -> Role | None:
+        """The role of a short label ("**Causes:**", "Possible causes", "Solution:",
+        "What you can do"): only a label of at most six words that is mostly
+        vocabulary counts, so a sentence is never taken for a label."""
+        t = re.sub(r"[:.\s]+$", "", fold(text)).strip()
+        if not t or len(t.split()) > 6:
+            return None
+        return self.header_role(t)
+
+    # ------------------------------------------------------------ sections
+
+    def is_troubleshooting(self, *titles: str) -> bool:
+        return any(self._section.search(fold(t)) for t in titles if t)
+
+    def is_fault_phrase(self, text: str) -> bool:
+        return bool(self._fault.search(fold(text)))
+
+    # ------------------------------------------------------------ sentences
+
+    def is_imperative(self, text: str) -> bool:
+        t = re.sub(r"^\W+", "", fold(text)).strip()
+        return bool(self._imperative.match(t))
+
+    def is_condition(self, text: str) -> bool:
+        t = fold(text).strip()
+        return any(re.match(rf"{re.escape(c)}\b", t) for c in self.conditions)
+
+    # ------------------------------------------------------------ lights
+
+    def is_led(self, text: str) -> bool:
+        """A light pattern: a short text naming a colour and how it shows ("Green
+        slow blink", "red: 4 blinks", "Blinkende rod"), or no light at all."""
+        t = fold(text)
+        words = re.findall(r"[\w']+", t)
+        if not words or len(words) > 8:
+            return False
+        if self._dark.search(t):
+            return True
+        if not self._colour.search(t):
+            return False
+        if self._pattern.search(t) or re.search(r"\d+\s*x\b|\bx\s*\d+|\d+\s+blinks?", t):
+            return True
+        # a bare colour ("Red", "Green/Blue") in a list of patterns
+        return len(words) <= 2
+
+
+def _load(path: Path) -> Roles:
+    root = load_yaml(path)
+    if not isinstance(root.value, dict):
+        raise root.fail("expected a mapping of role vocabulary")
+
+    def strings(node: Node, key: str) -> tuple[str, ...]:
+        return node.strings(key)
+
+    roles_node = root.get("roles", dict)
+    role_words: list[tuple[Role, tuple[str, ...]]] = []
+    for name, node in roles_node.items():
+        if name not in ROLES:
+            raise node.fail(f"expected a role among {', '.join(ROLES)}, not {name!r}")
+        words = tuple(
+            str(item.value) for item in node.value if isinstance(item.value, str | int)
+        )
+        if not words:
+            raise node.fail(f"expected words for role {name!r}")
+        role_words.append((name, words))  # type: ignore[arg-type]
+    led = root.node("led")
+    return Roles(
+        tuple(role_words),
+        strings(root, "troubleshooting_sections"),
+        strings(root, "fault_words"),
+        strings(root, "imperatives"),
+        strings(root, "conditions"),
+        strings(led, "colours"),
+        strings(led, "patterns"),
+        strings(led, "dark"),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(path: str, mtime: float) -> Roles:
+    return _load(Path(path))
+
+
+def load_roles(directory: Path | None = None) -> Roles:
+    path = (directory or CURATED_DIR) / "roles.yaml"
+    return _cached(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+
+def default_roles() -> Roles:
+    return load_roles()
