@@ -18,8 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from engine import rules
+from engine.codes import CodeIndex, Resolution
 from engine.match import Matcher
-from engine.observe import ErrorCodeObs, Observation, observe
+from engine.observe import OCPP16_ERROR_CODES, ErrorCodeObs, Observation, observe
 from engine.plan import Plan, Planner
 from kb.schema import Cause, KnowledgeBase, Measurement
 from kb.text import Lexicon, apply_lexicon, words
@@ -74,6 +75,7 @@ class Diagnosis:
     suggestions: tuple[str, ...] = ()
     plan: Plan | None = None
     log_z: float = 0.0  # log normaliser: any cause's confidence is exp(score - log_z)
+    warnings: tuple[str, ...] = ()  # e.g. an error code the knowledge base does not know
 
 
 class Partition:
@@ -116,6 +118,13 @@ class Diagnoser:
         for c in kb.causes:
             for code in c.error_codes:
                 self.code_equipment.setdefault(code, set()).add(c.equipment)
+        self.code_index = CodeIndex(
+            [*self.code_equipment, *(a.code for a in kb.code_aliases), *OCPP16_ERROR_CODES]
+        )
+
+    def resolve_code(self, code: str) -> Resolution:
+        """A given error code as the knowledge base spells it, or the closest known."""
+        return self.code_index.resolve(code)
 
     def equipment_names(self) -> list[str]:
         return sorted({c.equipment for c in self.kb.causes if c.equipment})
@@ -167,9 +176,21 @@ class Diagnoser:
                 extra.append(_reading_text(m, value))
             elif value.strip().lower() in ("yes", "y", "true", "1", "no", "n", "false", "0"):
                 answered.append((ref, value.strip().lower() in ("yes", "y", "true", "1")))
+        warnings: list[str] = []
+        if error and error.strip():
+            res = self.resolve_code(error)
+            if res.code is None:
+                # an unknown code is read as text (it may be a message the manuals quote)
+                near = ", ".join(res.closest) or "none"
+                warnings.append(f"unknown error code {error.strip()!r}; closest known: {near}")
+                extra.insert(0, error.strip())
+                error = None
+            else:
+                error = res.code
         full = ". ".join(t for t in [text.strip().rstrip("."), *extra] if t)
         with self._lock:
-            return self._diagnose(full, error, model, answered, history or {}, answers)
+            d = self._diagnose(full, error, model, answered, history or {}, answers)
+        return replace(d, warnings=tuple(warnings)) if warnings else d
 
     def _diagnose(
         self,

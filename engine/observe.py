@@ -92,11 +92,14 @@ class Observation:
 
 
 def canonical_code(code: str) -> ErrorCodeObs:
+    """An OCPP code in its own spelling; a station code as given (the diagnoser
+    resolves it to the knowledge base's spelling first)."""
     m = _OCPP.fullmatch(code.strip())
     if m:
         name = next(c for c in OCPP16_ERROR_CODES if c.lower() == m.group(1).lower())
         return ErrorCodeObs(name, "ocpp")
-    return ErrorCodeObs(code.strip().upper(), "station")
+    c = code.strip()
+    return ErrorCodeObs(c.upper() if STATION_CODE.fullmatch(c) else c, "station")
 
 
 def _strip_readings(text: str, readings: list[Reading]) -> str:

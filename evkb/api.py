@@ -254,6 +254,8 @@ def diagnosis_json(d: Any) -> dict[str, Any]:
     if d.message:
         out["message"] = d.message
         out["suggestions"] = list(d.suggestions)
+    if d.warnings:
+        out["warnings"] = list(d.warnings)
     return out
 
 

@@ -150,6 +150,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         return 0
     text = " ".join(args.text)
     d = api.diagnose(kb, text, args.error, args.model)
+    for w in d.warnings:
+        print(f"evkb: warning: {w}", file=sys.stderr)
     data = api.diagnosis_json(d)
     if args.why_not:
         why = api.diagnoser(kb).why_not(d, args.why_not)

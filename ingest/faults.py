@@ -241,14 +241,13 @@ def _action(
     )
     state.add("steps", step)
     state.spans.append(Span(action.line_start, action.line_end, sid, "title", action.text))
-    if kind == "automatic":
-        return
     # the causes the action names; all of the fault's causes when it names none
     want = terms(action.text, state.lexicon)
     named = [
         c for c in causes if containment(terms(c.title, state.lexicon), want) >= 0.5
     ] or causes
-    slot = 0 if _TEST_VERB.match(action.text) else 1
+    # what the equipment does by itself ends the fault too: the planner waits for it
+    slot = 0 if _TEST_VERB.match(action.text) and kind != "automatic" else 1
     for c in named:
         links = state.cause_steps.setdefault(c.id, ([], []))
         if sid not in links[slot]:

@@ -14,7 +14,10 @@ from pathlib import Path
 
 from ingest import curated, faults, sentences, sidecar, tree
 from ingest.extract import (
+    causal_sentences,
     conditions,
+    definitions,
+    fault_sections,
     faq,
     measurements,
     metadata,
@@ -41,6 +44,9 @@ CHAIN: tuple[tuple[str, Rule], ...] = (
     ("tools_table", tools_table.run),
     ("safety", safety.run),
     ("steps", steps.run),
+    ("definitions", definitions.run),
+    ("fault_sections", fault_sections.run),
+    ("causal_sentences", causal_sentences.run),
     ("measurements", measurements.run),
     ("statements", statements.run),
     ("faq", faq.run),

@@ -36,6 +36,12 @@ def fold(text: str) -> str:
     return re.sub(r"[*`_]+", " ", text)
 
 
+# small words a label may hold besides its role words ("What *you can* do")
+_LABEL_FILLER = frozenset(
+    "a an the of to for on in and or your you can i we do if it this that my our "
+    "possible likely common typical known recommended other more de og du kan".split()
+)
+
 _FOLD = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "\u2019": "'"})
 
 
@@ -51,6 +57,7 @@ class Roles:
 
     role_words: tuple[tuple[Role, tuple[str, ...]], ...]
     sections: tuple[str, ...]
+    identifier_sections: tuple[str, ...]
     fault_words: tuple[str, ...]
     imperatives: tuple[str, ...]
     conditions: tuple[str, ...]
@@ -73,6 +80,10 @@ class Roles:
     @functools.cached_property
     def _section(self) -> re.Pattern[str]:
         return _phrase_pattern(self.sections)
+
+    @functools.cached_property
+    def _identifier_section(self) -> re.Pattern[str]:
+        return _phrase_pattern(self.identifier_sections)
 
     @functools.cached_property
     def _fault(self) -> re.Pattern[str]:
@@ -127,17 +138,38 @@ class Roles:
 
     def label_role(self, text: str) -> Role | None:
         """The role of a short label ("**Causes:**", "Possible causes", "Solution:",
-        "What you can do"): only a label of at most six words that is mostly
-        vocabulary counts, so a sentence is never taken for a label."""
+        "What you can do", "Issue Description"): every word of it must belong to
+        role vocabulary (small words aside), so "Note on dual-port units" or a
+        sentence is never taken for a label."""
         t = re.sub(r"[:.\s]+$", "", fold(text)).strip()
+        t = re.sub(r"\s+", " ", re.sub(r"[()\[\]/&,-]", " ", t)).strip()
         if not t or len(t.split()) > 6:
             return None
-        return self.header_role(t)
+        covered = [False] * len(t)
+        first: tuple[int, Role] | None = None
+        for role, pat in self._role_patterns:
+            for m in pat.finditer(t):
+                for k in range(m.start(), m.end()):
+                    covered[k] = True
+                if first is None or m.start() < first[0]:
+                    first = (m.start(), role)
+        if first is None:
+            return None
+        for m in re.finditer(r"[\w']+", t):
+            if not covered[m.start()] and m.group(0) not in _LABEL_FILLER:
+                return None
+        exact = self._exact.get(t)
+        return exact[0] if exact else first[1]
 
     # ------------------------------------------------------------ sections
 
     def is_troubleshooting(self, *titles: str) -> bool:
         return any(self._section.search(fold(t)) for t in titles if t)
+
+    def lists_identifiers(self, title: str) -> bool:
+        """A short section title announcing codes, messages or lights."""
+        t = fold(title)
+        return len(t.split()) <= 5 and bool(self._identifier_section.search(t))
 
     def is_fault_phrase(self, text: str) -> bool:
         return bool(self._fault.search(fold(text)))
@@ -194,6 +226,7 @@ def _load(path: Path) -> Roles:
     return Roles(
         tuple(role_words),
         strings(root, "troubleshooting_sections"),
+        strings(root, "identifier_sections"),
         strings(root, "fault_words"),
         strings(root, "imperatives"),
         strings(root, "conditions"),

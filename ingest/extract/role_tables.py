@@ -13,7 +13,7 @@ roles do not make a fault table is a warning, never silence."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ingest import faults
 from ingest.faults import FaultEntry, Text
@@ -38,7 +38,7 @@ class Layout:
     roles: list[Role | None]
     header_is_data: bool = False
     automatic: bool = False  # the action column says what the equipment does
-    notes: list[int] = field(default_factory=list)
+    strong_cause: bool = False  # a column is named as the cause ("Cause", "Reason")
 
     def first(self, role: Role) -> int | None:
         return next((i for i, r in enumerate(self.roles) if r == role), None)
@@ -47,12 +47,22 @@ class Layout:
         return [i for i, r in enumerate(self.roles) if r == role]
 
 
-def _looks_like_identifiers(state: IngestState, cells: list[str]) -> bool:
+def _identifier_share(state: IngestState, cells: list[str]) -> float:
+    """Share of a column's cells written as codes, messages or light patterns."""
     filled = [c for c in cells if c.strip()]
     if not filled:
-        return False
-    hits = sum(1 for c in filled if shape_of(c, state.roles) is not None or codes_in(c, camel=True) and len(c.split()) <= 3)
-    return hits >= CONTENT_SHARE * len(filled)
+        return 0.0
+    hits = sum(
+        1
+        for c in filled
+        if shape_of(c, state.roles) is not None
+        or (codes_in(c, camel=True) and len(c.split()) <= 3)
+    )
+    return hits / len(filled)
+
+
+def _looks_like_identifiers(state: IngestState, cells: list[str]) -> bool:
+    return _identifier_share(state, cells) >= CONTENT_SHARE
 
 
 def _looks_like_actions(state: IngestState, cells: list[str]) -> bool:
@@ -83,28 +93,37 @@ def infer(state: IngestState, block: Block) -> Layout | None:
         else:
             return None
     roles: list[Role | None] = [None] * ncols
-    has_cause = any("cause" in c and c[0] == "cause" for c in candidates)
+    # a column named only as a cause ("Cause", "Reason") makes "Meaning" and
+    # "Description" columns say what the identifier means; without one, the
+    # first of them gives the cause
+    strong = [j for j, c in enumerate(candidates) if c and c[0] == "cause" and "meaning" not in c]
+    soft_used = False
     for j, cands in enumerate(candidates):
         if not cands:
             continue
         role = cands[0]
-        if role == "cause" and "meaning" in cands and has_cause and not _is_first_cause(
-            candidates, j
-        ):
-            role = "meaning"
-        if role == "meaning" and not has_cause:
-            role = "cause"
+        if "meaning" in cands and role in ("cause", "meaning"):
+            if strong or soft_used:
+                role = "meaning"
+            else:
+                role, soft_used = "cause", True
         roles[j] = role
-    # several identifier columns: the first is the fault, the others say what it means
-    ids = [j for j, r in enumerate(roles) if r == "identifier"]
-    for j in ids[1:]:
-        roles[j] = "meaning" if "cause" in roles else None
-    # content: a column of codes or patterns identifies the rows
-    if "identifier" not in roles:
-        for j in range(ncols):
-            if roles[j] in (None, "value") and _looks_like_identifiers(state, columns[j]):
+    # the identifier is the column whose cells look most like identifiers (codes,
+    # messages, light patterns), else the first named so; a second one says what
+    # the first means
+    scores = [_identifier_share(state, col) for col in columns]
+    ids = [
+        j
+        for j in range(ncols)
+        if roles[j] == "identifier" or (roles[j] in (None, "value") and scores[j] >= CONTENT_SHARE)
+    ]
+    if ids:
+        best = max(ids, key=lambda j: (scores[j] >= CONTENT_SHARE, roles[j] == "identifier", -j))
+        for j in ids:
+            if j == best:
                 roles[j] = "identifier"
-                break
+            elif roles[j] == "identifier":
+                roles[j] = "meaning" if "cause" in roles else "cause"
     if "identifier" in roles and "cause" not in roles and "action" not in roles:
         # the first unnamed text column after the identifier says what it means
         start = roles.index("identifier") + 1
@@ -118,14 +137,7 @@ def infer(state: IngestState, block: Block) -> Layout | None:
         roles[j] == "action" and j < len(header) and _AUTOMATIC.search(header[j])
         for j in range(ncols)
     )
-    return Layout(roles, header_is_data, automatic)
-
-
-def _is_first_cause(candidates: list[list[Role]], j: int) -> bool:
-    for i, c in enumerate(candidates):
-        if c and c[0] == "cause":
-            return i == j
-    return False
+    return Layout(roles, header_is_data, automatic, strong_cause=bool(strong))
 
 
 def _rows(block: Block, layout: Layout) -> list[Row]:
@@ -212,6 +224,8 @@ def _table(state: IngestState, sec: Section, block: Block, layout: Layout) -> bo
     if ident is not None and not (cause_cols or action_cols or meaning_cols):
         return False  # identifiers with values only: a state table for measurements
     rows = _rows(block, layout)
+    if ident is None and not layout.strong_cause:
+        return False  # "Value | Meaning": a legend, not a list of causes
     if ident is None:
         # causes of the section's fault, or of the document's error code
         fault = _section_fault(state, sec)

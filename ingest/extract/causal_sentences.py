@@ -1,0 +1,71 @@
+"""Faults stated in running prose, one sentence each: "If you see X messages,
+it means Y", "X suggests that Y", "X indicates Y", "Y because X" — an effect a
+technician sees and the cause that explains it (ingest/statements.py reads the
+sentence). Only sentences no other extractor has taken, outside fixed-format
+blocks (procedure steps, trigger lists), and only where the effect names a
+fault (fault words, a code, a light pattern) or the sentence sits in a
+troubleshooting part of the document."""
+
+from __future__ import annotations
+
+import re
+
+from ingest import faults
+from ingest.extract.fault_sections import _contexts
+from ingest.faults import FaultEntry, Text
+from ingest.identifiers import codes_in, shape_of, strip_markup
+from ingest.state import IngestState
+from ingest.statements import analyse
+
+_SEEING = re.compile(
+    r"^(?:(?:if|when)\s+)?(?:you\s+(?:see|are\s+seeing|get|notice|observe|have|encounter)|"
+    r"there\s+(?:is|are)|the\s+log\s+(?:shows|says))\s+",
+    re.I,
+)
+_TAIL = re.compile(r"\s+(?:in|on)\s+the\s+(?:logs?|console|display|screen)\b.*$", re.I)
+MIN_CAUSE_WORDS = 3
+
+
+def _fixed_lines(state: IngestState) -> set[int]:
+    out: set[int] = set()
+    for sec in state.doc.sections:
+        for b in sec.blocks:
+            if b.line_start in state.consumed:
+                out.update(range(b.line_start, b.line_end + 1))
+    return out
+
+
+def effect_text(condition: str) -> str:
+    t = _SEEING.sub("", condition.strip())
+    t = _TAIL.sub("", t)
+    return t.strip(" ,.;:")
+
+
+def run(state: IngestState) -> None:
+    fixed = _fixed_lines(state)
+    contexts = dict(
+        zip((s.title for s in state.doc.sections), _contexts(state, state.doc.sections), strict=False)
+    )
+    for s in state.sentences:
+        if state.is_claimed(s.line_start, s.line_end) or s.line_start in fixed:
+            continue
+        st = analyse(s.text, state.roles)
+        if st.kind != "explained" or not st.condition:
+            continue
+        effect = effect_text(strip_markup(st.condition))
+        cause = st.text
+        if len(cause.split()) < MIN_CAUSE_WORDS or len(effect.split()) < 2:
+            continue
+        shape = shape_of(effect, state.roles)
+        codes = codes_in(effect)
+        named = shape is not None or bool(codes) or state.roles.is_fault_phrase(effect)
+        if not (named or contexts.get(s.section, False)):
+            continue
+        entry = FaultEntry(
+            Text(effect, s.line_start, s.line_end),
+            shape or ("code" if codes else None),
+            codes=[effect] if shape else codes,
+            causes=[Text(cause, s.line_start, s.line_end)],
+        )
+        faults.emit(state, entry)
+        state.claim(s.line_start, s.line_end)

@@ -1,0 +1,347 @@
+"""Faults written as sections: a heading (or an FAQ question, or a MkDocs
+``??? question``) that names a fault or symptom, followed by what causes it and
+what to do — as labelled lists ("**Causes:**", "Possible causes", "Solution",
+"What you can do", role-named sub-headings such as "Workaround"), inline labels
+("root cause: ...", "Solution: ..."), lead-ins ("Typically this is due to:"), or
+plain sentences read by ingest/statements.py ("This means ...", "If X, Y",
+imperatives).
+
+A heading counts as a fault when it asks about or names a problem (fault words
+of kb/curated/roles.yaml), or sits in a troubleshooting part of the document and
+its body gives causes or actions. A container heading ("Common Errors",
+"Problem Identification") is not a fault; the headings under it are. A label
+with no role ("**Easee:**", a brand or variant) before a list starts a variant
+of the fault. A section that looks like a fault but yields no cause and no action
+is a warning."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ingest import faults
+from ingest.faults import FaultEntry, Text
+from ingest.identifiers import MESSAGE, SNAKE, STATION, codes_in, shape_of, strip_markup
+from ingest.items import split_items
+from ingest.roles import Role
+from ingest.state import IngestState
+from ingest.statements import Statement, analyse, split_sentences
+from ingest.tree import Block, Item, Section
+
+_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*[.)]?\s+)")
+_STATUS = re.compile(r"^\[[^\]]{1,20}\]\s*")  # "[Solved] Issue20: ..."
+_LINK = re.compile(r"^\[(?P<t>[^\]]+)\]\([^)]*\)")
+_INLINE_LABEL = re.compile(r"^(?P<label>[A-Za-z][\w /-]{1,30}?)\s*:\s+(?P<rest>\S.*)$")
+_BOLD_LABEL = re.compile(r"^\*\*(?P<label>[^*]{1,60}?)\*\*\s*:?\s*(?P<rest>.*)$")
+_QUOTED_CODE = re.compile(r"[\"'`](?P<c>[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+)[\"'`]")
+MAX_IDENTIFIER_WORDS = 30
+
+
+def clean_title(title: str) -> str:
+    t = _LINK.sub(lambda m: m.group("t"), title.strip())
+    t = _STATUS.sub("", t)
+    t = _NUMBER.sub("", t)
+    return t.strip().rstrip(":").strip()
+
+
+@dataclass
+class _Body:
+    """What a fault section's body gave, in order."""
+
+    meaning: list[Text] = field(default_factory=list)
+    causes: list[Text] = field(default_factory=list)
+    actions: list[Text] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    variants: list[tuple[Text, _Body]] = field(default_factory=list)
+    structured: bool = False  # labels, lead-ins or causal sentences were found
+    labelled: bool = False  # role labels ("Causes:", "Workaround", "root cause: ...")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.causes or self.actions or self.variants)
+
+
+class _Reader:
+    """Reads a section body's blocks into a _Body, keeping the current role."""
+
+    def __init__(self, state: IngestState) -> None:
+        self.state = state
+        self.roles = state.roles
+
+    def statements(self, text: str) -> list[Statement]:
+        return [analyse(s, self.roles) for s in split_sentences(text)]
+
+    def add(self, body: _Body, role: Role | None, t: Text) -> None:
+        """A piece of text whose role the context gives (or its own words)."""
+        if not t.text:
+            return
+        if role == "cause":
+            body.causes.append(t)
+            if self.roles.is_imperative(t.text):
+                body.actions.append(t)  # "Make sure the port is set": cause and fix
+            return
+        if role == "action":
+            body.actions.append(t)
+            return
+        if role == "meaning":
+            body.causes.append(t)  # "Meaning:", "Dette betyr:" under a fault: why it shows
+            return
+        if role == "identifier":
+            self.sentence(body, t)  # "Observation:", "Issue Description": read what it says
+            return
+        self.sentence(body, t)
+
+    def sentence(self, body: _Body, t: Text, role: Role | None = None) -> Role | None:
+        """Plain prose: each sentence by what it says. Returns the role a lead-in
+        gives to what follows."""
+        lead: Role | None = None
+        for st in self.statements(t.text):
+            piece = Text(st.text, t.line_start, t.line_end)
+            if st.kind == "lead":
+                lead = st.role
+                body.structured = True
+            elif st.kind == "action":
+                body.actions.append(piece)
+            elif st.kind == "cause":
+                body.causes.append(piece)
+                body.structured = True
+            elif st.kind == "explained":
+                body.causes.append(piece)
+                body.structured = True
+            elif st.kind == "conditional":
+                if self.roles.is_imperative(st.text):
+                    body.actions.append(Text(f"If {st.condition}, {st.text}", t.line_start, t.line_end))
+                    body.causes.append(Text(st.condition, t.line_start, t.line_end))
+                else:
+                    body.causes.append(piece)
+                body.structured = True
+            elif role == "cause":
+                body.causes.append(piece)
+            elif not body.meaning and st.text:
+                body.meaning.append(piece)
+        return lead
+
+    def item(self, body: _Body, it: Item, role: Role | None) -> None:
+        raw = it.raw
+        text = strip_markup(it.text)
+        line_end = max([it.line_start, *(ln.number for ln in it.lines)])
+        children = tuple(strip_markup(c.text) for c in it.children)
+        m = _BOLD_LABEL.match(raw) or _INLINE_LABEL.match(text)
+        if m:
+            label_role = self.roles.label_role(m.group("label"))
+            if label_role is not None:
+                rest = strip_markup(m.group("rest"))
+                body.structured = body.labelled = True
+                if label_role == "action":
+                    for a in split_items(rest) if ";" in rest else [rest]:
+                        self.add(body, "action", Text(a, it.line_start, line_end, children))
+                else:
+                    self.add(body, label_role, Text(rest, it.line_start, line_end))
+                for c in it.children:
+                    self.add(body, label_role, Text.of(c.text, c.line_start, c.line_end))
+                return
+        if role == "action":
+            body.actions.append(Text(text, it.line_start, line_end, children))
+            return
+        if role is not None:
+            self.add(body, role, Text(text, it.line_start, line_end))
+            # nested items explain their parent cause; nested actions are its sub-steps
+            return
+        lead = self.sentence(body, Text(text, it.line_start, line_end))
+        if lead is not None and it.children:
+            for c in it.children:
+                self.add(body, lead, Text.of(c.text, c.line_start, c.line_end))
+
+    def blocks(self, body: _Body, blocks: Iterable[Block], role: Role | None = None) -> None:
+        current = role
+        variant: _Body | None = None  # a "**Brand:**" label collects the list after it
+        for b in blocks:
+            if b.kind == "paragraph":
+                before = len(body.variants)
+                current = self.paragraph(body, b, current, role)
+                variant = body.variants[-1][1] if len(body.variants) > before else None
+            elif b.kind == "list":
+                target = variant if variant is not None else body
+                for it in b.items:
+                    self.item(target, it, "action" if variant is not None else current)
+                current, variant = role, None
+            elif b.kind in ("quote", "admonition"):
+                if b.label in ("danger", "warning", "caution"):
+                    continue  # safety notes are the safety extractor's
+                self.blocks(body, b.children, current)
+            elif b.kind == "code":
+                body.codes.extend(
+                    c for c in codes_in(b.content) if STATION.fullmatch(c) or SNAKE.fullmatch(c)
+                )
+
+    def paragraph(
+        self, body: _Body, b: Block, current: Role | None, default: Role | None
+    ) -> Role | None:
+        raw = " ".join(ln.raw for ln in b.lines).strip()
+        text = strip_markup(b.text)
+        for m in _QUOTED_CODE.finditer(raw):
+            body.codes.append(m.group("c"))
+        m = _BOLD_LABEL.match(raw)
+        if m:
+            label = strip_markup(m.group("label"))
+            rest = strip_markup(m.group("rest"))
+            label_role = self.roles.label_role(label)
+            if label_role is None and self.roles.is_condition(label):
+                label_role = "action"  # "**If it still fails:**" + what to do
+            if label_role is not None:
+                body.structured = body.labelled = True
+                if rest:
+                    self.add(body, label_role, Text(rest, b.line_start, b.line_end))
+                    return default
+                return label_role
+            if not rest and m.group(0).rstrip().endswith((":", ":**")) and len(label.split()) <= 6:
+                # "**Easee - Rodt lys:**" + a list: a variant of the fault
+                variant = _Body()
+                body.variants.append((Text(label, b.line_start, b.line_end), variant))
+                return None
+        lead = self.sentence(body, Text(text, b.line_start, b.line_end), current)
+        return lead if lead is not None else default
+
+
+def _children(sections: list[Section], i: int) -> list[Section]:
+    out = []
+    level = sections[i].level
+    for s in sections[i + 1 :]:
+        if s.level <= level:
+            break
+        out.append(s)
+    return out
+
+
+def _read(state: IngestState, sec: Section, subs: list[Section]) -> _Body:
+    reader = _Reader(state)
+    body = _Body()
+    blocks = [b for b in sec.blocks if b.kind != "admonition" or b.label not in ("question", "faq")]
+    reader.blocks(body, blocks)
+    for sub in subs:
+        if sub.level != sec.level + 1:
+            continue
+        role = state.roles.label_role(clean_title(sub.title))
+        if role is not None:
+            body.structured = body.labelled = True
+            reader.blocks(body, sub.blocks, "identifier" if role == "identifier" else role)
+            state.claim(sub.line, sub.line)
+    return body
+
+
+def _identifier(state: IngestState, title: str, line: int, body: _Body, troubleshooting: bool) -> FaultEntry:
+    shape = shape_of(title, state.roles)
+    parts = [p.strip() for p in title.split(" / ") if p.strip()]
+    codes: list[str] = []
+    if shape is not None:
+        codes = [title]
+    elif all(MESSAGE.match(p) or (troubleshooting and _is_message(p)) for p in parts):
+        shape, codes = "message", parts
+    else:
+        codes = codes_in(title, camel=False)
+        shape = "code" if codes else None
+    codes += [c for c in body.codes if c not in codes]
+    if codes and shape is None:
+        shape = "code"
+    return FaultEntry(Text(title, line, line), shape, codes=codes)
+
+
+def _is_message(text: str) -> bool:
+    """A heading that quotes what software prints ("connection refused",
+    "/tmp/evcc: operation not permitted"), not a sentence about it."""
+    t = text.strip()
+    return bool(t) and (t[0].islower() or t[0] in "/*") and len(t.split()) <= 10
+
+
+def _entry(state: IngestState, title: str, line: int, body: _Body, troubleshooting: bool) -> list[FaultEntry]:
+    base = _identifier(state, title, line, body, troubleshooting)
+    base.meaning = body.meaning[:1] if body.causes else []
+    base.causes = body.causes
+    base.actions = body.actions
+    out = [base] if (body.causes or body.actions) else []
+    for label, variant in body.variants:
+        name = label.text
+        if shape_of(name, state.roles) is None and not state.roles.is_fault_phrase(name):
+            name = f"{title} ({name})"
+        v = _identifier(state, name, label.line_start, variant, troubleshooting)
+        v.identifier = Text(name, label.line_start, label.line_end)
+        v.causes = variant.causes
+        v.actions = variant.actions
+        if v.causes or v.actions:
+            out.append(v)
+    return out
+
+
+def _is_container(state: IngestState, title: str, subs: list[Section]) -> bool:
+    t = title.lower()
+    words = t.split()
+    return bool(subs) and state.roles.is_troubleshooting(t) and len(words) <= 5
+
+
+def _faultish(state: IngestState, title: str) -> bool:
+    return state.roles.is_fault_phrase(title) or shape_of(title, state.roles) is not None
+
+
+def _question(state: IngestState, title: str, blocks: list[Block], line: int, end: int) -> None:
+    if not _faultish(state, title):
+        return
+    reader = _Reader(state)
+    body = _Body()
+    reader.blocks(body, blocks)
+    for entry in _entry(state, title, line, body, True):
+        faults.emit(state, entry)
+    if body.causes or body.actions:
+        state.claim(line, end)
+
+
+def _contexts(state: IngestState, sections: list[Section]) -> list[bool]:
+    """Per section: does it sit in a troubleshooting part of the document (its own
+    title or an enclosing one, metadata headings aside)?"""
+    out: list[bool] = []
+    stack: list[tuple[int, bool]] = []
+    for sec in sections:
+        while stack and stack[-1][0] >= sec.level:
+            stack.pop()
+        own = sec.line not in state.meta_headings and state.roles.is_troubleshooting(sec.title)
+        out.append(own or any(flag for _lv, flag in stack))
+        if sec.level > 0:
+            stack.append((sec.level, own))
+    return out
+
+
+def _consumed(state: IngestState, sec: Section) -> bool:
+    return any(b.line_start in state.consumed for b in sec.blocks)
+
+
+def run(state: IngestState) -> None:
+    sections = state.doc.sections
+    contexts = _contexts(state, sections)
+    for i, sec in enumerate(sections):
+        for b in sec.blocks:
+            if b.kind == "admonition" and b.label in ("question", "faq") and b.title:
+                _question(state, clean_title(b.title), b.children, b.line_start, b.line_end)
+        if sec.level == 0 or state.is_claimed(sec.line, sec.line) or _consumed(state, sec):
+            continue
+        title = clean_title(sec.title)
+        if not title or len(title.split()) > MAX_IDENTIFIER_WORDS:
+            continue
+        subs = _children(sections, i)
+        if _is_container(state, title, subs):
+            continue
+        context = contexts[i]
+        body = _read(state, sec, subs)
+        question = title.endswith("?")
+        faultish = _faultish(state, title)
+        if question and not faultish:
+            continue
+        if not (faultish or body.labelled or (context and body.structured)):
+            continue
+        if body.empty:
+            if faultish and context and not question and sec.blocks:
+                state.warn(sec.line, f"section {title!r} names a fault but gives no cause or action")
+            continue
+        end = max([sec.line, *(b.line_end for b in sec.blocks)])
+        for entry in _entry(state, title, sec.line, body, context):
+            faults.emit(state, entry)
+        state.claim(sec.line, end)

@@ -1,0 +1,170 @@
+"""What one sentence of troubleshooting prose says: an action to take, a cause, a
+conditional ("If X, Y"), an effect explained by a cause ("X means Y", "X because
+Y"), a lead-in that says what the list after it holds ("Typically this is due
+to:"), or plain description. Shared by the section, definition and sentence
+extractors, so a sentence is read the same way whatever shape holds it.
+
+>>> r = default_roles()
+>>> analyse("Check CAN cable", r).kind, analyse("Typically this is due to:", r).role
+('action', 'cause')
+>>> s = analyse("If battery is older than 3 years old, consider replacing battery", r)
+>>> s.kind, s.condition, s.text
+('conditional', 'battery is older than 3 years old', 'consider replacing battery')
+>>> s = analyse("This is most likely the case because two DTUs are querying the same inverter.", r)
+>>> s.kind, s.text
+('cause', 'two DTUs are querying the same inverter')
+>>> s = analyse("If you see Checksum does not match messages, it means the checksum is wrong.", r)
+>>> s.kind, s.condition, s.text
+('explained', 'you see Checksum does not match messages', 'the checksum is wrong')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from ingest.roles import Role, Roles, default_roles, fold
+
+__all__ = ["Statement", "analyse", "default_roles", "split_sentences"]
+
+Kind = Literal["action", "cause", "conditional", "explained", "lead", "description"]
+
+
+@dataclass(frozen=True)
+class Statement:
+    kind: Kind
+    text: str  # the cause, the action, or the consequence of a conditional
+    condition: str = ""  # "If X, ...": X; "X means Y": X
+    role: Role | None = None  # a lead-in: the role of what follows
+
+
+_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(*`\[])")
+
+# "X means (that) Y", "this signals that Y", "which indicates Y"
+_MEANS = re.compile(
+    r"^(?P<x>.*?)\b(?:it|this|that|which)?\s*(?:means|meaning|signals|suggests|indicates|"
+    r"is\s+a\s+(?:very\s+)?strong\s+sign\s+of|is\s+a\s+sign\s+of|points\s+to)\s+(?:that\s+)?"
+    r"(?P<y>.+)$",
+    re.I,
+)
+# "Y because X", "Y due to X", "Y caused by X", "Y as a result of X"
+_BECAUSE = re.compile(
+    r"^(?P<y>.*?)\b(?:(?:is|are|was|were|be)\s+)?(?:(?:most|very|highly)\s+)?(?:likely\s+)?"
+    r"(?:(?:the\s+case\s+)?because(?:\s+of)?|due\s+to|caused\s+by|as\s+a\s+result\s+of|"
+    r"the\s+result\s+of|is\s+the\s+reason|results?\s+from)\s+(?P<x>.+)$",
+    re.I,
+)
+# "This seems to be an issue with X", "It is most likely an issue with X", "Likely X"
+_LIKELY = re.compile(
+    r"^(?:(?:this|it|that)\s+(?:seems\s+to\s+be|is|could\s+be|may\s+be|might\s+be|"
+    r"is\s+probably|is\s+most\s+likly|is\s+most\s+likely|is\s+likely)\s+)?"
+    r"(?:(?:most\s+|very\s+)?(?:likely|likly|probably)\s+)?(?:an?\s+)?"
+    r"(?:issue|problem|bug|fault|defect|mistake|error)\s+(?:with|in)\s+(?P<x>.+)$"
+    r"|^(?:(?:most\s+)?likely|probably|possibly|maybe|perhaps)[,:]?\s+(?P<x2>.+)$",
+    re.I,
+)
+_ROOT = re.compile(
+    r"^(?:the\s+)?(?:root\s+cause|cause|reason|explanation)\s*(?:is|was|:)\s*(?P<x>.+)$", re.I
+)
+# "This can be remedied with X", "it helps to X", "the recommendation is to X"
+_REMEDY = re.compile(
+    r"^.*?\b(?:can|could|may)\s+be\s+(?:remedied|fixed|solved|resolved|avoided|prevented|"
+    r"worked\s+around)\s*(?:,?\s*for\s+example,?)?\s+(?:with|by)\s+(?P<x>.+)$"
+    r"|^.*?\b(?:it\s+helps\s+to|the\s+(?:recommendation|solution|fix|workaround)\s+"
+    r"(?:here\s+)?is\s+to|you\s+(?:can|should|need\s+to|have\s+to|must)|"
+    r"try\s+to|the\s+only\s+way\s+(?:\w+\s+){0,3}is\s+(?:to|by)|"
+    r"it\s+is\s+(?:necessary|required)\s+to|it\s+is\s+recommended\s+to)\s+(?P<x2>.+)$",
+    re.I,
+)
+_IF = re.compile(
+    r"^(?:(?:if|when|whenever|unless|hvis|in\s+case)\s+)(?P<x>[^,;]+?)\s*[,;:]\s*(?:then\s+)?"
+    r"(?P<y>.+)$",
+    re.I,
+)
+_IF_TAIL = re.compile(r"^(?P<y>.+?),?\s+(?:if|when|unless)\s+(?P<x>.+)$", re.I)
+_LEAD_CAUSE = re.compile(
+    r"\b(?:reasons?|causes?|due\s+to|because|caused|signals?|indicates?|means?|"
+    r"explanations?|arsak(?:er)?|orsak(?:er)?|dette\s+betyr|either)\b|\bwhen\s*:?\s*$",
+    re.I,
+)
+# "There are a few reasons why ...", "There's a number of possible reasons for this."
+_REASONS = re.compile(
+    r"^there(?:\s+is|\s+are|'s|'re)\s+(?:a\s+)?(?:number\s+of|few|several|many|some|"
+    r"different|various|two|three|multiple)\s+(?:different\s+|possible\s+|common\s+)*"
+    r"(?:reasons?|causes?|explanations?|ways?)\b",
+    re.I,
+)
+_LEAD_ACTION = re.compile(
+    r"\b(?:solutions?|fix(?:es)?|remed(?:y|ies)|workarounds?|steps?|options?|"
+    r"what\s+(?:you\s+can\s+|to\s+)?do|try|following|recommend\w*|you\s+can|"
+    r"losning(?:er)?|handling|tiltak|hva\s+du\s+kan)\b",
+    re.I,
+)
+
+
+_PRONOUN = re.compile(
+    r"^(?:this|it|that|which|these|they)?(?:\s+(?:is|was|are|were|happens|occurs|"
+    r"seems\s+to\s+be))?(?:\s+(?:most|very|highly))?(?:\s+likely)?(?:\s+the\s+case)?$",
+    re.I,
+)
+
+
+def _effect(text: str) -> str:
+    """The effect half of "X means Y" / "Y because X", or "" when it only points
+    back ("This is because ...", "This is most likely the case because ...")."""
+    return "" if _PRONOUN.match(text.strip()) else text
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENT.split(text) if s.strip()]
+
+
+def _clean(text: str) -> str:
+    t = re.sub(r"\s+", " ", text).strip().strip(",;")
+    return t.rstrip(".").strip()
+
+
+def analyse(sentence: str, roles: Roles) -> Statement:
+    s = re.sub(r"\s+", " ", sentence).strip()
+    plain = re.sub(r"[*`]", "", s)
+    if plain.endswith(":") and len(plain.split()) <= 16:
+        label = roles.label_role(plain)
+        if label is None:
+            if _LEAD_CAUSE.search(fold(plain)):
+                label = "cause"
+            elif _LEAD_ACTION.search(fold(plain)):
+                label = "action"
+        if label is not None:
+            return Statement("lead", "", role=label)
+    if _REASONS.match(plain):
+        return Statement("lead", "", role="cause")
+    if m := _ROOT.match(plain):
+        return Statement("cause", _clean(m.group("x")))
+    if m := _IF.match(plain):
+        cond, then = _clean(m.group("x")), _clean(m.group("y"))
+        inner = analyse(then, roles) if then else None
+        if inner is not None and inner.kind in ("explained", "cause") and not inner.condition:
+            return Statement("explained", inner.text, condition=cond)
+        if inner is not None and inner.kind == "explained":
+            return Statement("explained", inner.text, condition=cond)
+        return Statement("conditional", then, condition=cond)
+    if roles.is_imperative(plain):
+        return Statement("action", _clean(plain))
+    if m := _MEANS.match(plain):
+        x, y = _effect(_clean(m.group("x"))), _clean(m.group("y"))
+        if y and len(y.split()) >= 2:
+            return Statement("explained" if x else "cause", y, condition=x)
+    if m := _BECAUSE.match(plain):
+        x, y = _clean(m.group("x")), _effect(_clean(m.group("y")))
+        if x and len(x.split()) >= 2:
+            return Statement("explained" if y else "cause", x, condition=y)
+    if m := _LIKELY.match(plain):
+        x = _clean(m.group("x") or m.group("x2") or "")
+        if x:
+            return Statement("cause", x)
+    if m := _REMEDY.match(plain):
+        x = _clean(m.group("x") or m.group("x2") or "")
+        if x:
+            return Statement("action", x)
+    return Statement("description", _clean(plain))
