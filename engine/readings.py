@@ -57,7 +57,8 @@ _NUM = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|\.\d+)"
 # a number not glued to a word, a number or a decimal point ("CT4000", "J1772", "v1.5");
 # a sign counts only when glued to the digits ("-12 V", not "9 - 12 V" nor "CP-12V")
 _VALUE = re.compile(
-    rf"(?<![\w.,])(?P<sign>[-+\u2212\u2013](?=[\d.]))?(?P<num>{_NUM})\s*"
+    rf"(?<![\w.,])(?P<sign>[-+\u2212\u2013](?=[\d.])|(?:minus|negative)\s+(?=[\d.]))?"
+    rf"(?P<num>{_NUM})\s*"
     rf"(?P<unit>{UNIT_PATTERN})(?![a-zA-Z0-9])",
     re.I,
 )
@@ -261,7 +262,7 @@ def _to_float(num: str, factor: float | Decimal, sign: str | None) -> float | No
         d = Decimal(s) * (factor if isinstance(factor, Decimal) else Decimal(repr(factor)))
     except (InvalidOperation, ValueError):
         return None
-    if sign in ("-", "\u2212", "\u2013"):
+    if sign is not None and (sign in ("-", "\u2212", "\u2013") or sign[:1] in "mn"):
         d = -d
     v = float(d)
     if not math.isfinite(v):

@@ -91,7 +91,10 @@ def classify(m: Measurement, value: float | None, open_circuit: bool) -> list[tu
         elif imp.when == "high":
             hit = (value >= imp.value) if imp.value is not None else (hi is not None and value > hi)
         elif imp.when == "equals" and imp.value is not None:
-            hit = abs(value - imp.value) <= EQUALS_TOLERANCE * abs(imp.value)
+            hit = abs(value - imp.value) <= max(EQUALS_TOLERANCE * abs(imp.value), 0.3)
+        elif imp.when == "in_range":
+            # a state table's row: a reading in the row's range means its state
+            hit = (lo is None or value >= lo) and (hi is None or value <= hi)
         out.append((imp.cause, 1.0 if hit else 0.0))
     return out
 

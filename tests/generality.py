@@ -152,6 +152,11 @@ def fault_records(kb: KnowledgeBase) -> list[FaultRecord]:
             by_id[e.cause]
             for e in kb.evidence
             if e.kind == "symptom" and e.text == s.text and e.cause in by_id
+        ) + tuple(
+            # a fault whose document names no cause stands for its own cause
+            c
+            for c in kb.causes
+            if c.kind == "fault" and c.title == s.text
         )
         out.append(FaultRecord(s.text, s.source.line_start, s.source.line_end, causes))
     return out

@@ -332,7 +332,10 @@ def run(state: IngestState) -> None:
         context = contexts[i]
         body = _read(state, sec, subs)
         question = title.endswith("?")
-        faultish = _faultish(state, title)
+        # "Why does X happen?" asks about behaviour seen; it is a fault when the
+        # answer explains a cause
+        why = question and title.lower().startswith("why") and body.structured and bool(body.causes)
+        faultish = _faultish(state, title) or why
         if question and not faultish:
             continue
         if not (faultish or body.labelled or (context and body.structured)):

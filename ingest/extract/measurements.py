@@ -11,15 +11,18 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from ingest.identifiers import strip_markup
 from ingest.link import resolve_cause
 from ingest.state import IngestState, Sentence
 from kb.schema import Implication, Measurement, When, slug
+from ingest.values import stated_values
 from kb.units import POINT_PATTERN, UNIT_PATTERN, canonical_points, canonical_unit
 
 _NUM = r"\d+(?:\.\d+)?"
+# a sign glued to the digits is kept (a Unicode minus too): -12 V is not 12 V
 _VALUE = re.compile(
-    rf"(?<![\w.])(?P<a>{_NUM})(?:\s*(?:-|–|to)\s*(?P<b>{_NUM}))?\s*(?P<plus>\+)?\s*"
-    rf"(?P<unit>{UNIT_PATTERN})(?![a-zA-Z0-9])",
+    rf"(?<![\w.])(?P<sign>[-\u2212](?=\d))?(?P<a>{_NUM})(?:\s*(?:-|–|to)\s*(?P<b>{_NUM}))?"
+    rf"\s*(?P<plus>\+)?\s*(?P<unit>{UNIT_PATTERN})(?![a-zA-Z0-9])",
     re.I,
 )
 _CUE = re.compile(
@@ -75,7 +78,8 @@ def _value(m: re.Match[str]) -> tuple[str, str, float, float | None, bool] | Non
     if unit is None:
         return None
     canon, quantity, factor = unit
-    a = float(m.group("a")) * factor
+    sign = -1.0 if m.group("sign") else 1.0
+    a = sign * float(m.group("a")) * factor
     b = float(m.group("b")) * factor if m.group("b") else None
     if not math.isfinite(a) or (b is not None and not math.isfinite(b)):
         return None  # "100-999...9 Ω": too long for a float, and JSON has no Infinity
@@ -98,6 +102,9 @@ def _implications(state: IngestState, s: Sentence, cond: str, then: str) -> list
         value = parsed[2] if parsed else None
         if value == 0:
             when = "zero"
+        elif value is not None and re.search(r"\b(?:not|never|fails? to)\s+reach", cl):
+            # "does not reach -12 V": the reading stops short of the value
+            when = "high" if value < 0 else "low"
         elif re.search(r"or less|less than|below|under", cl):
             when = "low"
         elif re.search(r"or more|more than|above|over", cl):
@@ -233,3 +240,106 @@ def run(state: IngestState) -> None:
                 source=state.source(b.line_start, b.line_end),
             ),
         )
+    _stated(state, len(builders))
+
+
+# ---------------------------------------------------------------- stated values
+#
+# Every other value the document states with a unit (a sentence, a list item, a
+# heading, a table cell, a comment in a code block), a setting given a number
+# ("set debugLevel to 11", "NodeId=22") and a firmware version bound ("4.5.3 or
+# later"), as a reading the document expects, cited to its line.
+
+_SETTING = re.compile(
+    r"\b(?P<name>(?=[A-Za-z0-9_]*[a-z])(?=[A-Za-z0-9_]*[A-Z_])[A-Za-z][A-Za-z0-9_]{2,})"
+    r"\s*(?:=|:|\s+to|\s+is|\s+of|\s)\s*(?P<v>-?\d+(?:\.\d+)?)(?![\w.%°])"
+)
+_VERSION = re.compile(
+    r"\b(?:firmware|version|fw|software|release)\s+(?:version\s+)?v?(?P<v>\d+(?:\.\d+){1,3})\b"
+    r"(?P<bound>\s+(?:or\s+(?:later|newer|higher|above)|and\s+(?:later|newer)))?"
+    r"|\b(?:earlier|older)\s+than\s+v?(?P<v2>\d+(?:\.\d+){1,3})\b",
+    re.I,
+)
+_COMMENT = re.compile(r"(?:#|//)\s*(?P<c>.+)$")
+
+
+def _units_of(text: str) -> list[tuple[str, str, float | None, float | None, str]]:
+    """(quantity, unit, low, high, what) for each value stated in ``text``."""
+    out: list[tuple[str, str, float | None, float | None, str]] = []
+    for v in stated_values(text):
+        out.append((v.quantity, v.unit, v.low, v.high, v.text))
+    for m in _SETTING.finditer(text):
+        if any(m.group("v") in t for *_r, t in out):
+            continue
+        value = float(m.group("v"))
+        if math.isfinite(value):
+            out.append(("setting", "", value, value, f"{m.group('name')} {m.group('v')}"))
+    for m in _VERSION.finditer(text):
+        ver = m.group("v") or m.group("v2")
+        out.append(("version", "", None, None, ver))
+    return out
+
+
+def _covered(state: IngestState, line: int, low: float | None, high: float | None) -> bool:
+    for m in state.get("measurements"):
+        if m.source.line_start <= line <= m.source.line_end and (m.low, m.high) == (low, high):
+            return True
+    return False
+
+
+def _pieces(state: IngestState) -> list[tuple[int, int, str, str, str]]:
+    """(line_start, line_end, text, section, condition) of every stated piece."""
+    out: list[tuple[int, int, str, str, str]] = [
+        (s.line_start, s.line_end, s.text, s.section, "") for s in state.sentences
+    ]
+    for sec in state.doc.sections:
+        if sec.level > 0:
+            out.append((sec.line, sec.line, sec.title, sec.title, ""))
+        for b in sec.all_blocks():
+            if b.kind == "table":
+                for row in b.rows:
+                    ident = row.cells[0] if row.cells else ""
+                    for j, cell in enumerate(row.cells):
+                        head = b.header[j] if j < len(b.header) else ""
+                        text = f"{head}: {cell}" if head else cell
+                        out.append((row.line, row.line, text, sec.title, ident if j else ""))
+            elif b.kind == "code":
+                first = b.line_start + (1 if b.label == "fence" else 0)
+                for n, line in enumerate(b.content.split("\n")):
+                    cm = _COMMENT.search(line)
+                    if cm:
+                        out.append((first + n, first + n, line.strip(), sec.title, ""))
+            elif b.kind == "paragraph" and b.lines and b.lines[0].raw.startswith("[ ]"):
+                pass  # checklist lines are sentences already
+    return out
+
+
+def _stated(state: IngestState, start: int) -> None:
+    n = start
+    for line, end, text, _section, condition in _pieces(state):
+        plain = re.sub(r"[*`]", "", text)
+        for quantity, unit, low, high, what in _units_of(plain):
+            if _covered(state, line, low, high):
+                continue
+            points = (
+                canonical_points([m.group(0).split()[0] for m in _POINT.finditer(plain)])
+                if quantity in ("voltage", "resistance")
+                else ()
+            )
+            state.add(
+                "measurements",
+                Measurement(
+                    id=f"{state.manual_id}/measure/{slug(f'{quantity}-{what}', 40)}-{n}",
+                    manual=state.manual_id,
+                    quantity=quantity,
+                    points=points,
+                    unit=unit,
+                    low=low,
+                    high=high,
+                    condition=strip_markup(condition),
+                    text=plain.strip(),
+                    implications=(),
+                    source=state.source(line, end),
+                ),
+            )
+            n += 1

@@ -22,6 +22,9 @@ from ingest.items import split_items, split_title
 from ingest.roles import Role
 from ingest.state import IngestState
 from ingest.tree import Block, Row, Section
+from ingest.values import stated_values
+from kb.schema import Cause, Implication, Measurement, slug
+from kb.units import canonical_points
 
 CONTENT_SHARE = 0.6  # share of a column's cells that must look like identifiers
 _AUTOMATIC = re.compile(r"\b(?:firmware|automatic|system|controller|device)\b", re.I)
@@ -124,7 +127,12 @@ def infer(state: IngestState, block: Block) -> Layout | None:
                 roles[j] = "identifier"
             elif roles[j] == "identifier":
                 roles[j] = "meaning" if "cause" in roles else "cause"
-    if "identifier" in roles and "cause" not in roles and "action" not in roles:
+    if (
+        "identifier" in roles
+        and "cause" not in roles
+        and "action" not in roles
+        and "value" not in roles
+    ):
         # the first unnamed text column after the identifier says what it means
         start = roles.index("identifier") + 1
         for j in range(start, ncols):
@@ -250,6 +258,17 @@ def _table(state: IngestState, sec: Section, block: Block, layout: Layout) -> bo
             faults.emit_cause_list(state, texts, list(state.error_codes))
         return True
     entry: FaultEntry | None = None
+    entry_rows: list[Row] = []  # the rows of the current entry (continuations too)
+    headers = [strip_markup(h) for h in block.header]
+    id_head = headers[ident] if ident < len(headers) else ""
+
+    def flush(e: FaultEntry) -> None:
+        causes = faults.emit(state, e)
+        for r in entry_rows:
+            for j in layout.all("value"):
+                head = headers[j] if j < len(headers) else ""
+                _state_reading(state, e, causes, r, head, id_head, _cell(r, j))
+
     for row in rows:
         id_cell = _cell(row, ident)
         if not id_cell:
@@ -258,7 +277,8 @@ def _table(state: IngestState, sec: Section, block: Block, layout: Layout) -> bo
             # a continuation row: its causes and actions belong to the row above
         else:
             if entry is not None:
-                faults.emit(state, entry)
+                flush(entry)
+            entry_rows = []
             label = strip_markup(id_cell.replace("\n", " / "))
             shape = shape_of(label, state.roles)
             codes = [label] if shape is not None else []
@@ -284,6 +304,48 @@ def _table(state: IngestState, sec: Section, block: Block, layout: Layout) -> bo
             cell = _cell(row, j)
             if cell:
                 entry.actions.extend(_items(cell, row.line))
+        entry_rows.append(row)
     if entry is not None:
-        faults.emit(state, entry)
+        flush(entry)
     return True
+
+
+def _state_reading(
+    state: IngestState,
+    entry: FaultEntry,
+    causes: list[Cause],
+    row: Row,
+    head: str,
+    id_head: str,
+    cell: str,
+) -> None:
+    """A state table's value cell ("State C | +6V ±1 | Ready to charge"): a reading in
+    that range means the row's state, so it implies the row's causes."""
+    if not cell:
+        return
+    points = canonical_points(re.findall(r"[A-Za-z]+", head))
+    for n, v in enumerate(stated_values(cell)):
+        if v.low is None and v.high is None:
+            continue
+        when = "equals" if v.low == v.high else "in_range"
+        state.add(
+            "measurements",
+            Measurement(
+                id=f"{state.manual_id}/measure/{slug(f'{head}-{entry.identifier.text}', 40)}-{n}",
+                manual=state.manual_id,
+                quantity=v.quantity,
+                points=points,
+                unit=v.unit,
+                low=v.low,
+                high=v.high,
+                condition=f"{id_head} {entry.identifier.text}".strip(),
+                text=f"{head}: {cell}" if head else cell,
+                implications=tuple(
+                    Implication(when, c.title, c.id, v.low if when == "equals" else None)
+                    for c in causes
+                    if c.kind == "stated"
+                ),
+                source=state.source(row.line),
+            ),
+        )
+
