@@ -33,6 +33,7 @@ from kb.text import containment, terms
 
 IDENTIFIER_STRENGTH = 8.0
 MEANING_STRENGTH = 4.0
+NARRATIVE_STRENGTH = 4.0
 # likelihood wording in a cause's own text ("(unlikely)", "rare", "most likely")
 _LIKELIHOOD = re.compile(
     r"\b(most likely|unlikely|likely|rarely|rare|uncommon|occasional|occasionally|"
@@ -77,6 +78,9 @@ class FaultEntry:
     conditions: list[Text] = field(default_factory=list)
     basis: str = "stated in prose"  # prior wording when a cause states none
     automatic: bool = False  # the actions are what the equipment does by itself
+    # how strongly the identifier points at the causes (a likelihood ratio): a row of
+    # a fault table names the fault outright; a narrative describes a situation
+    strength: float = IDENTIFIER_STRENGTH
 
 
 def _norm(text: str) -> str:
@@ -113,7 +117,7 @@ def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
         causes.append(_cause(state, stand_in, entry, codes, kind="fault"))
     for cause in causes:
         if _norm(cause.title) != _norm(ident.text):
-            _evidence(state, cause, ident, "symptom", IDENTIFIER_STRENGTH, slug(ident.text))
+            _evidence(state, cause, ident, "symptom", entry.strength, slug(ident.text))
         for m in entry.meaning:
             if _norm(m.text) != _norm(cause.title):
                 _evidence(state, cause, m, "note", MEANING_STRENGTH, "note")
@@ -161,7 +165,9 @@ def _cause(
     codes: list[str],
     kind: str = "stated",
 ) -> Cause:
-    title = t.text.strip().rstrip(".;:,")
+    # a cause is named by its first sentence; the rest of the text explains it
+    title = re.split(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])", t.text.strip(), maxsplit=1)[0]
+    title = title.strip().rstrip(".;:,")
     key = _norm(title)
     for existing in state.get("causes"):
         if _norm(existing.title) == key:

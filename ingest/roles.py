@@ -59,6 +59,7 @@ class Roles:
     sections: tuple[str, ...]
     identifier_sections: tuple[str, ...]
     fault_words: tuple[str, ...]
+    problem_phrases: tuple[str, ...]
     imperatives: tuple[str, ...]
     conditions: tuple[str, ...]
     colours: tuple[str, ...]
@@ -88,6 +89,14 @@ class Roles:
     @functools.cached_property
     def _fault(self) -> re.Pattern[str]:
         return _phrase_pattern(self.fault_words)
+
+    @functools.cached_property
+    def _problem(self) -> re.Pattern[str]:
+        return _phrase_pattern(self.problem_phrases)
+
+    def states_problem(self, text: str) -> bool:
+        """A sentence that says something is wrong ("X does not work")."""
+        return bool(self._problem.search(fold(text)))
 
     @functools.cached_property
     def _imperative(self) -> re.Pattern[str]:
@@ -228,6 +237,7 @@ def _load(path: Path) -> Roles:
         strings(root, "troubleshooting_sections"),
         strings(root, "identifier_sections"),
         strings(root, "fault_words"),
+        strings(root, "problem_phrases"),
         strings(root, "imperatives"),
         strings(root, "conditions"),
         strings(led, "colours"),

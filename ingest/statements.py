@@ -28,7 +28,7 @@ from ingest.roles import Role, Roles, default_roles, fold
 
 __all__ = ["Statement", "analyse", "default_roles", "split_sentences"]
 
-Kind = Literal["action", "cause", "conditional", "explained", "lead", "description"]
+Kind = Literal["action", "cause", "conditional", "explained", "lead", "symptom", "description"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,13 @@ _LIKELY = re.compile(
     r"|^(?:(?:most\s+)?likely|probably|possibly|maybe|perhaps)[,:]?\s+(?P<x2>.+)$",
     re.I,
 )
+# a narrative's fault and its cause: "One issue I keep seeing is when X",
+# "the nature of the issue is that X", "The problem is that X"
+_ISSUE = re.compile(
+    r"^(?:.{0,80}?\b)?(?:issue|problem|fault|failure|symptom|malfunction)s?\b[^.]{0,60}?"
+    r"\b(?:is|was)\s+(?P<how>when|that)\s+(?P<x>.+)$",
+    re.I,
+)
 _ROOT = re.compile(
     r"^(?:the\s+)?(?:root\s+cause|cause|reason|explanation)\s*(?:is|was|:)\s*(?P<x>.+)$", re.I
 )
@@ -78,8 +85,8 @@ _REMEDY = re.compile(
     re.I,
 )
 _IF = re.compile(
-    r"^(?:(?:if|when|whenever|unless|hvis|in\s+case)\s+)(?P<x>[^,;]+?)\s*[,;:]\s*(?:then\s+)?"
-    r"(?P<y>.+)$",
+    r"^(?:(?:if|when|whenever|unless|hvis|in\s+case)\s+)(?P<x>[^,;]+?)"
+    r"(?:\s*[,;:]\s*(?:then\s+)?|\s+then\s+)(?P<y>.+)$",
     re.I,
 )
 _IF_TAIL = re.compile(r"^(?P<y>.+?),?\s+(?:if|when|unless)\s+(?P<x>.+)$", re.I)
@@ -125,9 +132,32 @@ def _clean(text: str) -> str:
     return t.rstrip(".").strip()
 
 
+# discourse markers that do not change what a sentence says
+_MARKER = re.compile(
+    r"^(?:for\s+example|for\s+instance|e\.g\.|similarly|likewise|however|also|in\s+addition|"
+    r"additionally|otherwise|alternatively|alternately|in\s+both\s+cases|in\s+some\s+cases|"
+    r"in\s+this\s+case|in\s+that\s+case|note|tip|hint|so|thus|therefore|unfortunately|"
+    r"fortunately|sadly|sometimes|usually|typically|generally|first|then|finally)\s*[,:]\s*",
+    re.I,
+)
+# "you will see", "is shown", "the LED blinks": what the reader observes, not why
+OBSERVED = re.compile(
+    r"\b(?:see|seeing|shown|shows?|displays?|displayed|appears?|log(?:s|ged)?|reports?|"
+    r"reported|blinks?|blinking|flash(?:es|ing)?|lights?\s+up|get|receive|notice)\b",
+    re.I,
+)
+
+
 def analyse(sentence: str, roles: Roles) -> Statement:
     s = re.sub(r"\s+", " ", sentence).strip()
     plain = re.sub(r"[*`]", "", s)
+    while m := _MARKER.match(plain):
+        plain = plain[m.end() :]
+    # "To pause without unplugging, leave the session running": the action after
+    # the purpose
+    pm = re.match(r"^(?:to|for)\s+[^,]{3,80},\s+(?P<rest>.+)$", plain, re.I)
+    if pm and roles.is_imperative(pm.group("rest")):
+        plain = pm.group("rest")
     if plain.endswith(":") and len(plain.split()) <= 16:
         label = roles.label_role(plain)
         if label is None:
@@ -137,6 +167,10 @@ def analyse(sentence: str, roles: Roles) -> Statement:
                 label = "action"
         if label is not None:
             return Statement("lead", "", role=label)
+    if m := _ISSUE.match(plain):
+        x = _clean(m.group("x"))
+        if len(x.split()) >= 3:
+            return Statement("symptom" if m.group("how").lower() == "when" else "cause", x)
     if _REASONS.match(plain):
         return Statement("lead", "", role="cause")
     if m := _ROOT.match(plain):

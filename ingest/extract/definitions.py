@@ -30,7 +30,7 @@ MAX_TERM_WORDS = 8
 # "**Term**: text", "**Term** – text", "`Term` - text", "Term: text"
 _BOLD = re.compile(r"^\*\*(?P<t>[^*]{1,80}?)\*\*\s*(?:[:\u2013\u2014-]\s*|\s+(?=[\u2013\u2014-]))(?P<d>.*)$")
 _BOLD_IN = re.compile(r"^\*\*(?P<t>[^*]{1,80}?):\*\*\s*(?P<d>.*)$")
-_TICK = re.compile(r"^`(?P<t>[^`]{1,80})`\s*(?:[:\u2013\u2014-]|\s)\s*(?P<d>.+)$")
+_TICK = re.compile(r"^`(?P<t>[^`]{1,80})`\s*[:\u2013\u2014-]\s*(?P<d>.+)$")
 _PLAIN = re.compile(r"^(?P<t>[^:.!?]{1,60}?)\s*:\s+(?P<d>\S.*)$")
 _DASH = re.compile(r"\s+[\u2013\u2014-]\s+")
 _GLOSSARY = re.compile(r"^\s*(?P<c>[A-Z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|[A-Z][A-Z0-9]{1,5}-ERR-[A-Z0-9-]+)\s+(?P<d>\S.*)$")

@@ -26,7 +26,7 @@ from ingest.identifiers import MESSAGE, SNAKE, STATION, codes_in, shape_of, stri
 from ingest.items import split_items
 from ingest.roles import Role
 from ingest.state import IngestState
-from ingest.statements import Statement, analyse, split_sentences
+from ingest.statements import OBSERVED, Statement, analyse, split_sentences
 from ingest.tree import Block, Item, Section
 
 _NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*[.)]?\s+)")
@@ -110,9 +110,14 @@ class _Reader:
                 body.causes.append(piece)
                 body.structured = True
             elif st.kind == "conditional":
+                cond = Text(st.condition, t.line_start, t.line_end)
                 if self.roles.is_imperative(st.text):
                     body.actions.append(Text(f"If {st.condition}, {st.text}", t.line_start, t.line_end))
-                    body.causes.append(Text(st.condition, t.line_start, t.line_end))
+                    body.causes.append(cond)
+                elif OBSERVED.search(st.text):
+                    # "if the switch is not set, you will see this warning": the condition
+                    # is the cause, the rest what it looks like
+                    body.causes.append(cond)
                 else:
                     body.causes.append(piece)
                 body.structured = True

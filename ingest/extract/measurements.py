@@ -250,8 +250,9 @@ def run(state: IngestState) -> None:
 # ("set debugLevel to 11", "NodeId=22") and a firmware version bound ("4.5.3 or
 # later"), as a reading the document expects, cited to its line.
 
+# a setting's name is written as an identifier: camelCase or snake_case
 _SETTING = re.compile(
-    r"\b(?P<name>(?=[A-Za-z0-9_]*[a-z])(?=[A-Za-z0-9_]*[A-Z_])[A-Za-z][A-Za-z0-9_]{2,})"
+    r"\b(?P<name>(?=[A-Za-z0-9_]*(?:[a-z][A-Z]|[A-Za-z0-9]_[A-Za-z0-9]))[A-Za-z][A-Za-z0-9_]{2,})"
     r"\s*(?:=|:|\s+to|\s+is|\s+of|\s)\s*(?P<v>-?\d+(?:\.\d+)?)(?![\w.%°])"
 )
 _VERSION = re.compile(
@@ -289,8 +290,17 @@ def _covered(state: IngestState, line: int, low: float | None, high: float | Non
 
 def _pieces(state: IngestState) -> list[tuple[int, int, str, str, str]]:
     """(line_start, line_end, text, section, condition) of every stated piece."""
+    meta = {
+        n
+        for sec in state.doc.sections
+        for b in sec.blocks
+        if state.consumed.get(b.line_start) == "meta"
+        for n in range(b.line_start, b.line_end + 1)
+    }
     out: list[tuple[int, int, str, str, str]] = [
-        (s.line_start, s.line_end, s.text, s.section, "") for s in state.sentences
+        (s.line_start, s.line_end, s.text, s.section, "")
+        for s in state.sentences
+        if s.line_start not in meta
     ]
     for sec in state.doc.sections:
         if sec.level > 0:

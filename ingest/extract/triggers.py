@@ -48,6 +48,7 @@ def run(state: IngestState) -> None:
                 source=state.source(block.line_start, end),
             )
             state.add("error_codes", record)
+            state.claim(block.line_start, end)
             if not rest and i + 1 < len(blocks) and blocks[i + 1].kind == "list":
                 ref = f"triggers:{record.id}"
                 state.consumed[block.line_start] = state.consumed[blocks[i + 1].line_start] = ref

@@ -1,0 +1,155 @@
+"""Faults stated as problems in running prose: a paragraph or list item whose
+sentence says something is wrong ("`Maximum Current` does not work.", "The
+charger will silently drop the connection if you do not provide a certificate",
+"Known issue: in firmware 03.09.0 amperage changes are accepted but not
+applied"), with the causes and actions the same paragraph or item gives (read
+by ingest/statements.py). A conditional puts the problem where it is: "If X,
+<problem>" makes X the cause; "If <problem>, <do Y>" makes Y the action; "Do A,
+otherwise <problem>" makes A the action.
+
+Only blocks no other extractor has taken, in sections that gave no structured
+fault already (a table or fault list is how such a section documents its
+faults), and only when the block gives a cause or an action besides the
+problem (a bare complaint is not knowledge to act on)."""
+
+from __future__ import annotations
+
+import re
+
+from ingest import faults
+from ingest.faults import FaultEntry, Text
+from ingest.identifiers import codes_in, shape_of, strip_markup
+from ingest.items import split_title
+from ingest.state import IngestState
+from ingest.statements import analyse, split_sentences
+from ingest.tree import Block, Section
+
+MAX_PROBLEM_WORDS = 40
+_KNOWN = re.compile(r"^(?:known\s+(?:issue|bug|problem)s?|issue|bug|problem|note)\s*:\s*", re.I)
+_OTHERWISE = re.compile(r"^(?P<a>.+?),?\s+otherwise\s+(?P<b>.+)$", re.I)
+_IF_TAIL = re.compile(r"^(?P<y>.+?),?\s+(?:if|when|unless)\s+(?P<x>.+)$", re.I)
+_AS = re.compile(r"^(?P<y>.+?),?\s+(?:as|since|because)\s+(?P<x>.+)$", re.I)
+
+
+def _blocks(sec: Section) -> list[tuple[int, int, str]]:
+    out: list[tuple[int, int, str]] = []
+
+    def walk(bs: list[Block]) -> None:
+        for b in bs:
+            if b.kind == "paragraph" and b.lines:
+                out.append((b.line_start, b.line_end, strip_markup(b.text)))
+            elif b.kind == "list":
+                for it in b.items:
+                    end = max([it.line_start, *(ln.number for ln in it.lines)])
+                    out.append((it.line_start, end, strip_markup(it.text)))
+            elif b.kind in ("quote", "admonition") and b.label not in ("danger", "warning", "caution"):
+                walk(b.children)
+
+    walk(sec.blocks)
+    return out
+
+
+def _entry(state: IngestState, sentences: list[str], at: int, line: int, end: int) -> FaultEntry | None:
+    problem = _KNOWN.sub("", sentences[at]).strip().rstrip(".")
+    causes: list[Text] = []
+    actions: list[Text] = []
+    st = analyse(problem, state.roles)
+    if st.kind == "conditional":
+        if state.roles.is_imperative(st.text):
+            problem, actions = st.condition, [Text(st.text, line, end)]
+        elif state.roles.states_problem(st.text):
+            problem, causes = st.text, [Text(st.condition, line, end)]
+    elif m := _OTHERWISE.match(problem):
+        if state.roles.states_problem(m.group("b")):
+            problem, actions = m.group("b"), [Text(m.group("a"), line, end)]
+    elif (m := _IF_TAIL.match(problem)) and state.roles.states_problem(m.group("y")):
+        problem, causes = m.group("y"), [Text(m.group("x"), line, end)]
+    elif (m := _AS.match(problem)) and len(m.group("x").split()) >= 3:
+        problem, causes = m.group("y"), [Text(m.group("x"), line, end)]
+    if len(problem.split()) > MAX_PROBLEM_WORDS or len(problem.split()) < 3:
+        return None
+    for i, s in enumerate(sentences):
+        if i == at:
+            continue
+        other = analyse(s, state.roles)
+        if other.kind == "action" or (
+            other.kind == "conditional" and state.roles.is_imperative(other.text)
+        ):
+            actions.append(Text(other.text, line, end))
+        elif other.kind in ("cause", "explained"):
+            causes.append(Text(other.text, line, end))
+    if not (causes or actions):
+        return None
+    shape = shape_of(problem, state.roles)
+    codes = codes_in(problem, camel=True) if "`" in problem or shape else codes_in(problem)
+    return FaultEntry(
+        Text(problem.strip(), line, end),
+        shape or ("code" if codes else None),
+        codes=codes,
+        causes=causes,
+        actions=actions,
+    )
+
+
+def _narrative(state: IngestState, sec: Section) -> bool:
+    """A narrative (a blog post, a report): "One issue I keep seeing is when X" names
+    the fault, "the nature of the issue is that Y" its cause, the imperatives
+    around them what to do; they may sit in different paragraphs of the section."""
+    symptom: Text | None = None
+    causes: list[Text] = []
+    actions: list[Text] = []
+    used: list[tuple[int, int]] = []
+    for line, end, text in _blocks(sec):
+        if state.is_claimed(line, end):
+            continue
+        for sentence in split_sentences(text):
+            st = analyse(sentence, state.roles)
+            if st.kind == "symptom" and symptom is None:
+                symptom = Text(st.text, line, end)
+                used.append((line, end))
+            elif st.kind == "cause" and re.search(r"\b(?:issue|problem|fault)\b", sentence, re.I):
+                causes.append(Text(split_title(st.text)[0], line, end))
+                used.append((line, end))
+            elif symptom is not None and st.kind == "action":
+                actions.append(Text(st.text, line, end))
+    if symptom is None or not causes:
+        return False
+    faults.emit(
+        state,
+        FaultEntry(
+            symptom,
+            None,
+            codes=codes_in(symptom.text),
+            causes=causes,
+            actions=actions,
+            strength=faults.NARRATIVE_STRENGTH,
+        ),
+    )
+    for line, end in used:
+        state.claim(line, end)
+    return True
+
+
+def run(state: IngestState) -> None:
+    for sec in state.doc.sections:
+        if _narrative(state, sec):
+            continue
+        lines = [n for b in sec.blocks for n in range(b.line_start, b.line_end + 1)]
+        if any(n in state.claimed for n in lines) or any(
+            b.line_start in state.consumed for b in sec.blocks
+        ):
+            continue  # the section documents its faults in a structured way already
+        for line, end, text in _blocks(sec):
+            if state.is_claimed(line, end):
+                continue
+            sentences = split_sentences(text)
+            at = next(
+                (i for i, s in enumerate(sentences) if state.roles.states_problem(s)), None
+            )
+            if at is None:
+                continue
+            entry = _entry(state, sentences, at, line, end)
+            if entry is None:
+                continue
+            faults.emit(state, entry)
+            state.claim(line, end)
