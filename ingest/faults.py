@@ -261,7 +261,16 @@ def _action(
 
 
 def finish(state: IngestState) -> None:
-    """Write the gathered error codes and step links into the causes."""
+    """Write the gathered error codes and step links into the causes; a document
+    that reads as troubleshooting but yielded no fault is a warning."""
+    if not (state.get("causes") or state.get("error_codes") or state.get("symptoms")):
+        titled = [s for s in state.doc.sections if s.level and state.roles.is_troubleshooting(s.title)]
+        if titled:
+            state.warn(
+                titled[0].line,
+                f"{titled[0].title!r} reads as troubleshooting, but no fault, cause or "
+                "action could be structured from the document",
+            )
     causes = state.get("causes")
     for i, c in enumerate(causes):
         codes = state.cause_codes.get(c.id)

@@ -155,20 +155,21 @@ class Roles:
         if not t or len(t.split()) > 6:
             return None
         covered = [False] * len(t)
-        first: tuple[int, Role] | None = None
+        last: tuple[int, Role] | None = None
         for role, pat in self._role_patterns:
             for m in pat.finditer(t):
                 for k in range(m.start(), m.end()):
                     covered[k] = True
-                if first is None or m.start() < first[0]:
-                    first = (m.start(), role)
-        if first is None:
+                if last is None or m.end() > last[0]:
+                    last = (m.end(), role)
+        if last is None:
             return None
         for m in re.finditer(r"[\w']+", t):
             if not covered[m.start()] and m.group(0) not in _LABEL_FILLER:
                 return None
         exact = self._exact.get(t)
-        return exact[0] if exact else first[1]
+        # several role words: the last one names what the label is ("Issue Description")
+        return exact[0] if exact else last[1]
 
     # ------------------------------------------------------------ sections
 

@@ -106,19 +106,32 @@ def holds(cited: str, text: str) -> str | None:
 
 
 def number_candidates(value: float, unit: str) -> list[float]:
-    """``value`` (canonical unit) as a manual may write it."""
+    """``value`` (canonical unit) as a manual may write it (the sign is written
+    apart from the digits: "-12 V", "−12 V")."""
+    value = abs(value)
     if unit == "s":
-        return [value, value / 60, value / 3600]
-    return [value, value / 1000, value * 1000]
+        return [value, value / 60, value / 3600, value / 86400, value / 31557600, value * 1000]
+    if unit == "m":
+        return [value, value * 100, value * 1000, value / 0.0254, value / 0.3048]
+    if unit == "F":
+        return [value * 1e6, value * 1e9, value * 1e12]
+    return [value, value / 1000, value * 1000, value / 1e6]
 
 
 def holds_number(cited: str, record: Record) -> str | None:
     values = [record["low"], record["high"]] + [i["value"] for i in record["implications"]]
     values = [v for v in values if v is not None]
+    if record["low"] is not None and record["high"] is not None:
+        values.append((record["low"] + record["high"]) / 2)  # "+9 V ±1" is 8-10 V
+    if not values and record["quantity"] == "version":
+        # a firmware version bound ("4.5.3 or later") is cited by its text
+        return holds(cited, record["text"].split(":")[-1]) if record["text"] else "empty"
     if not values:
         return "the measurement has no number (range or implication value) to cite"
     # "2,74" may be a decimal comma, "1,800" a thousands separator: try both
     written = [float(n.replace(",", sep)) for n in _NUMBER.findall(cited) for sep in (".", "")]
+    # resistor codes: "1k5" is 1.5 k, "6k8" 6.8 k
+    written += [float(f"{a}.{b}") for a, b in re.findall(r"(\d+)[kKM](\d+)", cited)]
     for v in values:
         for c in number_candidates(float(v), record["unit"]):
             if any(math.isclose(c, w, rel_tol=1e-9, abs_tol=1e-9) for w in written):

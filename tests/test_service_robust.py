@@ -55,13 +55,15 @@ def test_injected_text_is_inert_in_every_page(client: TestClient, text: str) -> 
 
 
 def test_text_injected_through_a_manual_is_inert(tmp_path: Path) -> None:
-    """A manual carrying markup and template syntax: rendered as text in the UI."""
+    """A manual carrying markup and template syntax: rendered as text in the UI. HTML
+    tags are markup, not text, so ingest keeps their content only; characters that
+    are special in HTML are shown escaped."""
     from tests.conftest import ROOT
 
     src = (ROOT / "manuals" / "chargepoint-ct4000-cable-retractor.md").read_text(encoding="utf-8")
     evil = src.replace(
         "Cable hangs loose, won't retract",
-        "Cable hangs loose <script>window.__pwn=1</script> {{ config }}, won't retract",
+        "Cable hangs loose <script>window.__pwn=1</script> {{ config }} 1 < 2 > 0 & 3, won't retract",
         1,
     )
     assert evil != src
@@ -77,8 +79,8 @@ def test_text_injected_through_a_manual_is_inert(tmp_path: Path) -> None:
     with TestClient(create_app(kb_file, db), base_url=BASE) as c:
         login(c, "root")
         page = c.get("/", params={"text": "cable hangs loose"}).text
-        assert "&lt;script&gt;window.__pwn=1&lt;/script&gt;" in page
         assert "<script>window.__pwn" not in page
+        assert "1 &lt; 2 &gt; 0 &amp; 3" in page
         assert "{{ config }}" in page  # literal, not evaluated
 
 

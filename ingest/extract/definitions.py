@@ -103,7 +103,7 @@ def _items(state: IngestState, items: list[Item], context: bool) -> None:
             continue
         entry = _entry(state, term, it.line_start, end, context)
         if entry is None or not definition or (
-            not context and state.roles.is_imperative(definition)
+            not context and entry.shape != "led"
         ):
             # outside a list of codes, "`FLAG` - do this" documents an option, not a fault
             prev = None

@@ -130,8 +130,10 @@ class _Reader:
     def item(self, body: _Body, it: Item, role: Role | None) -> None:
         raw = it.raw
         text = strip_markup(it.text)
-        line_end = max([it.line_start, *(ln.number for ln in it.lines)])
         children = tuple(strip_markup(c.text) for c in it.children)
+        # with sub-items the item's lines include theirs (they become sub-steps)
+        own_end = max([it.line_start, *(ln.number for ln in it.lines)])
+        line_end = max(own_end, it.line_end) if children else own_end
         m = _BOLD_LABEL.match(raw) or _INLINE_LABEL.match(text)
         if m:
             label_role = self.roles.label_role(m.group("label"))
@@ -203,7 +205,7 @@ class _Reader:
             if not rest and m.group(0).rstrip().endswith((":", ":**")) and len(label.split()) <= 6:
                 # "**Easee - Rodt lys:**" + a list: a variant of the fault
                 variant = _Body()
-                body.variants.append((Text(label, b.line_start, b.line_end), variant))
+                body.variants.append((Text(label.rstrip(":").strip(), b.line_start, b.line_end), variant))
                 return None
         lead = self.sentence(body, Text(text, b.line_start, b.line_end), current)
         return lead if lead is not None else default
@@ -228,9 +230,10 @@ def _read(state: IngestState, sec: Section, subs: list[Section]) -> _Body:
         if sub.level != sec.level + 1:
             continue
         role = state.roles.label_role(clean_title(sub.title))
-        if role is not None:
+        if role in ("cause", "meaning", "action"):
+            # "### Workaround", "### Issue Description" under the fault's heading
             body.structured = body.labelled = True
-            reader.blocks(body, sub.blocks, "identifier" if role == "identifier" else role)
+            reader.blocks(body, sub.blocks, role)
             state.claim(sub.line, sub.line)
     return body
 
@@ -267,10 +270,12 @@ def _entry(state: IngestState, title: str, line: int, body: _Body, troubleshooti
     out = [base] if (body.causes or body.actions) else []
     for label, variant in body.variants:
         name = label.text
+        first = label.line_start
         if shape_of(name, state.roles) is None and not state.roles.is_fault_phrase(name):
-            name = f"{title} ({name})"
+            name = f"{title} ({name})"  # "Ladekabel sitter fast (Easee)": heading and label
+            first = line
         v = _identifier(state, name, label.line_start, variant, troubleshooting)
-        v.identifier = Text(name, label.line_start, label.line_end)
+        v.identifier = Text(name, first, label.line_end)
         v.causes = variant.causes
         v.actions = variant.actions
         if v.causes or v.actions:

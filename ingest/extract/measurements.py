@@ -307,12 +307,15 @@ def _pieces(state: IngestState) -> list[tuple[int, int, str, str, str]]:
             out.append((sec.line, sec.line, sec.title, sec.title, ""))
         for b in sec.all_blocks():
             if b.kind == "table":
+                # a value is read from its own cell (the header names the quantity and
+                # the row's first cell its state, but their numbers are not this row's)
+                for j, head in enumerate(b.header):
+                    out.append((b.line_start, b.line_start, head, sec.title, ""))
                 for row in b.rows:
                     ident = row.cells[0] if row.cells else ""
                     for j, cell in enumerate(row.cells):
                         head = b.header[j] if j < len(b.header) else ""
-                        text = f"{head}: {cell}" if head else cell
-                        out.append((row.line, row.line, text, sec.title, ident if j else ""))
+                        out.append((row.line, row.line, cell, sec.title, ident if j else head))
             elif b.kind == "code":
                 first = b.line_start + (1 if b.label == "fence" else 0)
                 for n, line in enumerate(b.content.split("\n")):

@@ -127,6 +127,9 @@ def infer(state: IngestState, block: Block) -> Layout | None:
                 roles[j] = "identifier"
             elif roles[j] == "identifier":
                 roles[j] = "meaning" if "cause" in roles else "cause"
+    if "identifier" in roles and not {"cause", "action", "meaning"} & set(roles) and "likelihood" in roles:
+        # "Symptom | Notes": the notes on each symptom say why it happens
+        roles[roles.index("likelihood")] = "cause"
     if (
         "identifier" in roles
         and "cause" not in roles
