@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from ingest.identifiers import strip_markup
+from ingest.link import tidy
 from ingest.state import IngestState, Span
 from kb.schema import Cause, CodeShape, ErrorCode, Evidence, Step, Symptom, slug
 from kb.text import containment, terms
@@ -168,6 +169,8 @@ def _cause(
     # a cause is named by its first sentence; the rest of the text explains it
     title = re.split(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])", t.text.strip(), maxsplit=1)[0]
     title = title.strip().rstrip(".;:,")
+    if title[:1].islower():
+        title = tidy(title)  # prose: "the button gets stuck" -> "Button gets stuck"
     key = _norm(title)
     for existing in state.get("causes"):
         if _norm(existing.title) == key:
@@ -253,7 +256,10 @@ def _action(
         c for c in causes if containment(terms(c.title, state.lexicon), want) >= 0.5
     ] or causes
     # what the equipment does by itself ends the fault too: the planner waits for it
-    slot = 0 if _TEST_VERB.match(action.text) and kind != "automatic" else 1
+    tests = kind in ("inspection", "measurement") or (
+        kind not in ("automatic", "repair") and bool(_TEST_VERB.match(action.text))
+    )
+    slot = 0 if tests else 1
     for c in named:
         links = state.cause_steps.setdefault(c.id, ([], []))
         if sid not in links[slot]:
