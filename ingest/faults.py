@@ -42,6 +42,11 @@ _LIKELIHOOD = re.compile(
     r"intermittent)\b",
     re.I,
 )
+_TRIGGERED = re.compile(
+    r"^(?:(?:is|are|gets?|will\s+be)\s+)?(?:raised|triggered|set|reported|shown|displayed|sent|"
+    r"logged|thrown|signalled|signaled|issued)\s+(?:when|if|whenever)\s+",
+    re.I,
+)
 _TEST_VERB = re.compile(
     r"^(?:please\s+|first,?\s+|then\s+|also\s+|\d+[.)]\s*)*(?:check|verify|inspect|"
     r"look|measure|test|confirm|see|consult|refer|observe|ensure|make sure|double check|"
@@ -169,6 +174,8 @@ def _cause(
     # a cause is named by its first sentence; the rest of the text explains it
     title = re.split(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])", t.text.strip(), maxsplit=1)[0]
     title = title.strip().rstrip(".;:,")
+    # "Raised when the board exceeds 85 °C": the condition is the cause
+    title = _TRIGGERED.sub("", title) or title
     if title[:1].islower():
         title = tidy(title)  # prose: "the button gets stuck" -> "Button gets stuck"
     key = _norm(title)

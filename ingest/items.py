@@ -9,6 +9,8 @@ lists, and a cause title from the note or remedy written after it.
 ['PWM Off', 'Relay Open']
 >>> split_items("1. Check cooling 2. Wait for the battery to cool")
 ['Check cooling', 'Wait for the battery to cool']
+>>> split_items("Ready, no vehicle"), split_items("If it returns, call support")
+(['Ready, no vehicle'], ['If it returns, call support'])
 >>> split_title("CP signal break in cable — usually near connector")
 ('CP signal break in cable', 'usually near connector', '')
 >>> split_title("Physical damage — trip hazard, replace immediately")
@@ -20,6 +22,10 @@ from __future__ import annotations
 import re
 
 MAX_LISTED_WORDS = 6
+MIN_LISTED_WORDS = 2  # "Ready, no vehicle" is one phrase; "Cell failure, BMS malfunction" two
+_LEADING_NUMBER = re.compile(r"^\(?\d{1,2}[.)]\s+")
+_CONDITION = re.compile(r"^(?:if|when|unless|hvis|ved|om)\b", re.I)
+_NOTHING = re.compile(r"^(?:-+|\u2014|\u2013|n/?a|none|ingen)$", re.I)
 _DASH = re.compile(r"\s+[\u2014\u2013]\s+|\s+--?\s+")
 _REMEDY_LEAD = re.compile(
     r"^(replace|repair|swap|contact|check|call|reseat|re-seat|clean|tighten|adjust|inspect)\b",
@@ -66,15 +72,19 @@ def split_items(text: str) -> list[str]:
         numbered = [p for p in _NUMBERED.split(" " + line) if p.strip()]
         pieces = numbered if len(numbered) > 1 else [line]
         for piece in pieces:
+            piece = _LEADING_NUMBER.sub("", piece.strip())
             for part in _top_level_split(piece, ";"):
                 commas = _top_level_split(part, ", ")
-                if len(commas) > 1 and all(
-                    len(c.split()) <= MAX_LISTED_WORDS for c in commas
+                if (
+                    len(commas) > 1
+                    and not _CONDITION.match(part)  # "If it returns, call support": one item
+                    and all(MIN_LISTED_WORDS <= len(c.split()) <= MAX_LISTED_WORDS for c in commas)
                 ):
                     out.extend(commas)
                 else:
                     out.append(part)
-    return [o.strip().rstrip(".").strip() for o in out if o.strip(" .")]
+    items = [o.strip().rstrip(".").strip() for o in out if o.strip(" .")]
+    return [i for i in items if not _NOTHING.match(i)]
 
 
 def split_title(text: str) -> tuple[str, str, str]:

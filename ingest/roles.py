@@ -110,7 +110,8 @@ class Roles:
             r"(?:(?:you\s+(?:should|must|can|may|need\s+to|have\s+to)|try\s+to|"
             r"it\s+helps\s+to|make\s+sure\s+to|be\s+sure\s+to)\s+)?"
         )
-        return re.compile(rf"{lead}(?:{body})(?![\w'])")
+        # "re-run", "re-check": the verb with its prefix
+        return re.compile(rf"{lead}(?:re-?)?(?:{body})(?![\w'])")
 
     @functools.cached_property
     def _colour(self) -> re.Pattern[str]:
@@ -172,6 +173,14 @@ class Roles:
         return exact[0] if exact else last[1]
 
     # ------------------------------------------------------------ sections
+
+    def only_troubleshooting(self, title: str) -> bool:
+        """A title that is nothing but a part name ("Troubleshooting", "FAQ",
+        "Known issues", "Error codes"): a container of faults, not one."""
+        t = re.sub(r"[\d.:()\-]+", " ", fold(title))
+        rest = self._section.sub(" ", t)
+        rest = self._identifier_section.sub(" ", rest)
+        return not [w for w in re.findall(r"[\w']+", rest) if w not in _LABEL_FILLER]
 
     def is_troubleshooting(self, *titles: str) -> bool:
         return any(self._section.search(fold(t)) for t in titles if t)

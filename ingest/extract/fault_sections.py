@@ -164,6 +164,8 @@ class _Reader:
         current = role
         variant: _Body | None = None  # a "**Brand:**" label collects the list after it
         for b in blocks:
+            if self.state.is_claimed(b.line_start, b.line_end) and b.kind != "list":
+                continue  # another extractor read it (a table, a definition)
             if b.kind == "paragraph":
                 before = len(body.variants)
                 current = self.paragraph(body, b, current, role)
@@ -171,7 +173,8 @@ class _Reader:
             elif b.kind == "list":
                 target = variant if variant is not None else body
                 for it in b.items:
-                    self.item(target, it, "action" if variant is not None else current)
+                    if not self.state.is_claimed(it.line_start, it.line_start):
+                        self.item(target, it, "action" if variant is not None else current)
                 current, variant = role, None
             elif b.kind in ("quote", "admonition"):
                 if b.label in ("danger", "warning", "caution"):
@@ -284,9 +287,11 @@ def _entry(state: IngestState, title: str, line: int, body: _Body, troubleshooti
 
 
 def _is_container(state: IngestState, title: str, subs: list[Section]) -> bool:
-    t = title.lower()
-    words = t.split()
-    return bool(subs) and state.roles.is_troubleshooting(t) and len(words) <= 5
+    """A part of the document that holds faults ("Troubleshooting", "Error codes",
+    "Common Errors" with headings under it), not a fault itself."""
+    if state.roles.only_troubleshooting(title) or state.roles.lists_identifiers(title):
+        return True
+    return bool(subs) and state.roles.is_troubleshooting(title) and len(title.split()) <= 5
 
 
 def _faultish(state: IngestState, title: str) -> bool:
@@ -351,7 +356,8 @@ def run(state: IngestState) -> None:
         if not (faultish or body.labelled or (context and body.structured)):
             continue
         if body.empty:
-            if faultish and context and not question and sec.blocks:
+            taken = any(state.is_claimed(b.line_start, b.line_end) for b in sec.blocks)
+            if faultish and context and not question and sec.blocks and not taken:
                 state.warn(sec.line, f"section {title!r} names a fault but gives no cause or action")
             continue
         end = max([sec.line, *(b.line_end for b in sec.blocks)])

@@ -134,10 +134,10 @@ def run(state: IngestState) -> None:
     for sec in state.doc.sections:
         if _narrative(state, sec):
             continue
-        lines = [n for b in sec.blocks for n in range(b.line_start, b.line_end + 1)]
-        if any(n in state.claimed for n in lines) or any(
-            b.line_start in state.consumed for b in sec.blocks
-        ):
+        if any(
+            b.kind in ("table", "list") and state.is_claimed(b.line_start, b.line_start)
+            for b in sec.blocks
+        ) or any(b.line_start in state.consumed for b in sec.blocks):
             continue  # the section documents its faults in a structured way already
         for line, end, text in _blocks(sec):
             if state.is_claimed(line, end):

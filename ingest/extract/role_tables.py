@@ -84,17 +84,20 @@ def infer(state: IngestState, block: Block) -> Layout | None:
     if header and re.match(r"^tools?\b", header[0], re.I):
         return None  # the Required Tools table (tools_table)
     columns = [[r.cells[j] if j < len(r.cells) else "" for r in block.rows] for j in range(ncols)]
-    candidates = [state.roles.header_roles(h) for h in header] + [[]] * (ncols - len(header))
     header_is_data = False
+    # a first row written like the rows under it (a code over a column of codes) is data
+    if (
+        header
+        and shape_of(header[0], state.roles) is not None
+        and _looks_like_identifiers(state, columns[0])
+        and not state.roles.header_roles(header[0])
+    ):
+        header_is_data = True
+        columns = [[header[j] if j < len(header) else "", *columns[j]] for j in range(ncols)]
+        header = []
+    candidates = [state.roles.header_roles(h) for h in header] + [[]] * (ncols - len(header))
     if not any(candidates) and header and any(h.strip() for h in header):
-        # no header word has a role: a first row of data when it looks like the rows
-        if shape_of(header[0], state.roles) is not None and _looks_like_identifiers(
-            state, columns[0]
-        ):
-            header_is_data = True
-            columns = [[header[j] if j < len(header) else "", *columns[j]] for j in range(ncols)]
-        else:
-            return None
+        return None  # headers without a role word: not a troubleshooting table
     roles: list[Role | None] = [None] * ncols
     # a column named only as a cause ("Cause", "Reason") makes "Meaning" and
     # "Description" columns say what the identifier means; without one, the
@@ -130,20 +133,17 @@ def infer(state: IngestState, block: Block) -> Layout | None:
     if "identifier" in roles and not {"cause", "action", "meaning"} & set(roles) and "likelihood" in roles:
         # "Symptom | Notes": the notes on each symptom say why it happens
         roles[roles.index("likelihood")] = "cause"
-    if (
-        "identifier" in roles
-        and "cause" not in roles
-        and "action" not in roles
-        and "value" not in roles
-    ):
-        # the first unnamed text column after the identifier says what it means
+    if "identifier" in roles:
+        # unnamed columns after the identifier: what to do when they read as
+        # instructions, else (the first) why it happens
         start = roles.index("identifier") + 1
         for j in range(start, ncols):
-            if roles[j] is None and any(c.strip() for c in columns[j]):
-                roles[j] = "action" if _looks_like_actions(state, columns[j]) else "cause"
-                break
-    if "likelihood" in roles and "cause" in roles and "identifier" not in roles:
-        pass  # a cause list with notes
+            if roles[j] is not None or not any(c.strip() for c in columns[j]):
+                continue
+            if _looks_like_actions(state, columns[j]):
+                roles[j] = "action"
+            elif "cause" not in roles and "value" not in roles:
+                roles[j] = "cause"
     automatic = any(
         roles[j] == "action" and j < len(header) and _AUTOMATIC.search(header[j])
         for j in range(ncols)
@@ -284,6 +284,8 @@ def _table(state: IngestState, sec: Section, block: Block, layout: Layout) -> bo
             entry_rows = []
             label = strip_markup(id_cell.replace("\n", " / "))
             shape = shape_of(label, state.roles)
+            if shape is None and re.fullmatch(r"[A-Z0-9 .:_/'-]{3,60}", label) and re.search(r"[A-Z]{2}", label):
+                shape = "message"  # "NO EARTH" in a message column: what the display shows
             codes = [label] if shape is not None else []
             if shape is None:
                 codes = codes_in(label, camel=True)

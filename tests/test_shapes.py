@@ -1,0 +1,92 @@
+"""Ingest by shape: small manuals written for these tests, one troubleshooting
+shape each (tests/fixtures/shapes/*.md), and what must be read from them
+(tests/fixtures/shapes/expected.yaml): faults with their codes, causes and
+actions, readings with their ranges and what they imply, and the warnings for
+what could not be structured."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ingest.pipeline import compile_paths
+from kb.schema import Cause, KnowledgeBase
+from tests.conftest import FIXTURES
+
+SHAPES = FIXTURES / "shapes"
+CASES: list[dict[str, Any]] = yaml.safe_load((SHAPES / "expected.yaml").read_text(encoding="utf-8"))
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[*`]", "", text)).strip().casefold()
+
+
+def faults_of(kb: KnowledgeBase) -> dict[str, tuple[bool, list[Cause]]]:
+    """identifier -> (usable as an error code, its causes)."""
+    out: dict[str, tuple[bool, list[Cause]]] = {}
+    for ec in kb.error_codes:
+        out[norm(ec.text or ec.code)] = (True, [c for c in kb.causes if ec.code in c.error_codes])
+    for s in kb.symptoms:
+        ids = {e.cause for e in kb.evidence if e.kind == "symptom" and e.text == s.text}
+        causes = [c for c in kb.causes if c.id in ids or (c.kind == "fault" and c.title == s.text)]
+        out[norm(s.text)] = (False, causes)
+    return out
+
+
+@pytest.fixture(scope="module")
+def compiled() -> dict[str, tuple[KnowledgeBase, list[str]]]:
+    out = {}
+    for case in CASES:
+        warnings: list[str] = []
+        kb = compile_paths([SHAPES / case["file"]], warn=warnings.append)
+        out[case["file"]] = (kb, warnings)
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["file"])
+def test_shape_is_read(case: dict[str, Any], compiled: dict[str, tuple[KnowledgeBase, list[str]]]) -> None:
+    kb, warnings = compiled[case["file"]]
+    found = faults_of(kb)
+    steps = {s.id: s for s in kb.steps}
+    want = case.get("faults", [])
+    if case.get("only"):
+        assert sorted(found) == sorted(norm(f["identifier"]) for f in want)
+    for f in want:
+        key = norm(f["identifier"])
+        assert key in found, f"no fault {f['identifier']!r} in {sorted(found)}"
+        is_code, causes = found[key]
+        if f.get("code"):
+            assert is_code, f"{f['identifier']!r} is not usable as an error code"
+        titles = [norm(c.title) for c in causes]
+        for c in f.get("causes", []):
+            assert any(norm(c) in t for t in titles), f"{f['identifier']}: no cause {c!r} in {titles}"
+        acts = [
+            norm(" ".join([steps[s].title, *steps[s].substeps]))
+            for c in causes
+            for s in (*c.tests, *c.fixes)
+        ]
+        for a in f.get("actions", []):
+            assert any(norm(a) in t for t in acts), f"{f['identifier']}: no action {a!r} in {acts}"
+    for m in case.get("measurements", []):
+        hits = [
+            x
+            for x in kb.measurements
+            if x.quantity == m["quantity"] and (x.low, x.high) == (m["low"], m["high"])
+            and tuple(m.get("points", x.points)) == x.points
+        ]
+        assert hits, f"no {m} in {[(x.quantity, x.low, x.high) for x in kb.measurements]}"
+        if "implies" in m:
+            causes = {c.id: c for c in kb.causes}
+            implied = [causes[i.cause].title for x in hits for i in x.implications if i.cause]
+            assert any(norm(m["implies"]) in norm(t) for t in implied), implied
+    for w in case.get("warnings", []):
+        line = f"{Path(case['file']).name}:{w['line']}: warning:"
+        assert any(line in x and w["message"] in x for x in warnings), warnings
+
+
+def test_every_shape_fixture_is_listed() -> None:
+    assert sorted(p.name for p in SHAPES.glob("*.md")) == sorted(c["file"] for c in CASES)
