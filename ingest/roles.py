@@ -28,6 +28,7 @@ Role = Literal["identifier", "cause", "meaning", "action", "likelihood", "value"
 ROLES: tuple[Role, ...] = ("identifier", "cause", "meaning", "action", "likelihood", "value")
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower case, accents and markup off: 'Årsaker:' -> 'arsaker:'."""
     text = unicodedata.normalize("NFKD", text)

@@ -20,6 +20,7 @@ extractors, so a sentence is read the same way whatever shape holds it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -149,6 +150,12 @@ OBSERVED = re.compile(
 
 
 def analyse(sentence: str, roles: Roles) -> Statement:
+    """What the sentence says (cached: every extractor asks about the same ones)."""
+    return _analyse(sentence, roles)
+
+
+@functools.lru_cache(maxsize=65536)
+def _analyse(sentence: str, roles: Roles) -> Statement:
     s = re.sub(r"\s+", " ", sentence).strip()
     plain = re.sub(r"[*`]", "", s)
     while m := _MARKER.match(plain):
@@ -177,7 +184,7 @@ def analyse(sentence: str, roles: Roles) -> Statement:
         return Statement("cause", _clean(m.group("x")))
     if m := _IF.match(plain):
         cond, then = _clean(m.group("x")), _clean(m.group("y"))
-        inner = analyse(then, roles) if then else None
+        inner = _analyse(then, roles) if then else None
         if inner is not None and inner.kind in ("explained", "cause") and not inner.condition:
             return Statement("explained", inner.text, condition=cond)
         if inner is not None and inner.kind == "explained":
