@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from kb import store
 from kb.errors import KBError
-from kb.schema import KnowledgeBase, Part, Tool, kb_to_json
+from kb.schema import KnowledgeBase, kb_to_json
 
 if TYPE_CHECKING:
     from engine.simulate import FaultModel, SimResult
@@ -318,8 +318,6 @@ def render_report(
     """Diagnose ``text`` and render it with ``template`` (workorder.md.j2,
     workorder.html.j2, picklist.md.j2)."""
     from evkb.render import render
-    from ingest import sidecar
-    from kb.manuals import manual_blocks
 
     d = diagnose(kb, text, error, model)
     view = workorder_context(kb, d, text=text, error=error, station=station, port=port)

@@ -259,9 +259,7 @@ def _action(
     state.spans.append(Span(action.line_start, action.line_end, sid, "title", action.text))
     # the causes the action names; all of the fault's causes when it names none
     want = terms(action.text, state.lexicon)
-    named = [
-        c for c in causes if containment(terms(c.title, state.lexicon), want) >= 0.5
-    ] or causes
+    named = [c for c in causes if containment(terms(c.title, state.lexicon), want) >= 0.5] or causes
     # what the equipment does by itself ends the fault too: the planner waits for it
     tests = kind in ("inspection", "measurement") or (
         kind not in ("automatic", "repair") and bool(_TEST_VERB.match(action.text))
@@ -277,7 +275,9 @@ def finish(state: IngestState) -> None:
     """Write the gathered error codes and step links into the causes; a document
     that reads as troubleshooting but yielded no fault is a warning."""
     if not (state.get("causes") or state.get("error_codes") or state.get("symptoms")):
-        titled = [s for s in state.doc.sections if s.level and state.roles.is_troubleshooting(s.title)]
+        titled = [
+            s for s in state.doc.sections if s.level and state.roles.is_troubleshooting(s.title)
+        ]
         if titled:
             state.warn(
                 titled[0].line,

@@ -36,7 +36,9 @@ _CUE = re.compile(
     re.I,
 )
 CAMEL = re.compile(r"^[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+$|^[A-Z]{2,}[a-z]+[A-Za-z0-9]*$")
-MESSAGE = re.compile(r"^(?:\*{3}\s*)?(?:error|err|warning|warn|fault|alarm|fatal error)\s*:\s*\S", re.I)
+MESSAGE = re.compile(
+    r"^(?:\*{3}\s*)?(?:error|err|warning|warn|fault|alarm|fatal error)\s*:\s*\S", re.I
+)
 _MARKUP = re.compile(r"[*`]+")
 
 
@@ -66,12 +68,7 @@ def is_code(text: str) -> bool:
     return bool(
         t
         and " " not in t
-        and (
-            STATION.fullmatch(t)
-            or SNAKE.fullmatch(t)
-            or NUMBERED.fullmatch(t)
-            or CAMEL.match(t)
-        )
+        and (STATION.fullmatch(t) or SNAKE.fullmatch(t) or NUMBERED.fullmatch(t) or CAMEL.match(t))
     )
 
 

@@ -39,8 +39,42 @@ def fold(text: str) -> str:
 
 # small words a label may hold besides its role words ("What *you can* do")
 _LABEL_FILLER = frozenset(
-    "a an the of to for on in and or your you can i we do if it this that my our "
-    "possible likely common typical known recommended other more de og du kan".split()
+    (
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "for",
+        "on",
+        "in",
+        "and",
+        "or",
+        "your",
+        "you",
+        "can",
+        "i",
+        "we",
+        "do",
+        "if",
+        "it",
+        "this",
+        "that",
+        "my",
+        "our",
+        "possible",
+        "likely",
+        "common",
+        "typical",
+        "known",
+        "recommended",
+        "other",
+        "more",
+        "de",
+        "og",
+        "du",
+        "kan",
+    )
 )
 
 _FOLD = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "\u2019": "'"})
@@ -236,12 +270,10 @@ def _load(path: Path) -> Roles:
     for name, node in roles_node.items():
         if name not in ROLES:
             raise node.fail(f"expected a role among {', '.join(ROLES)}, not {name!r}")
-        words = tuple(
-            str(item.value) for item in node.value if isinstance(item.value, str | int)
-        )
+        words = tuple(str(item.value) for item in node.value if isinstance(item.value, str | int))
         if not words:
             raise node.fail(f"expected words for role {name!r}")
-        role_words.append((name, words))  # type: ignore[arg-type]
+        role_words.append((name, words))
     led = root.node("led")
     return Roles(
         tuple(role_words),

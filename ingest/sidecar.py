@@ -162,7 +162,9 @@ class _Applier:
         local = rec.text(key)
         cid = f"{side.manual}/cause/{local}"
         if cid not in ids:
-            known = ", ".join(sorted(i.rsplit("/", 1)[-1] for i in ids if i.startswith(side.manual + "/")))
+            known = ", ".join(
+                sorted(i.rsplit("/", 1)[-1] for i in ids if i.startswith(side.manual + "/"))
+            )
             raise rec.node(key).fail(
                 f"expected a known cause of the manual beside it, not {local!r} (known: {known})"
             )
@@ -173,11 +175,7 @@ class _Applier:
         whose title or sub-steps hold the words (None when that manual is absent)."""
         if isinstance(item.value, dict):
             words = _norm(item.text("step_with"))
-            hits = [
-                s
-                for s in self.kb.steps
-                if words in _norm(" ".join([s.title, *s.substeps]))
-            ]
+            hits = [s for s in self.kb.steps if words in _norm(" ".join([s.title, *s.substeps]))]
             if len(hits) > 1:
                 names = ", ".join(f"{s.source.cite()} {s.title}" for s in hits)
                 raise item.fail(f"expected words that name one step, found {len(hits)}: {names}")
@@ -186,7 +184,9 @@ class _Applier:
         sid = f"{side.manual}/step/{number}"
         if not any(s.id == sid for s in self.kb.steps):
             nums = ", ".join(s.number for s in self.kb.steps if s.manual == side.manual)
-            raise item.fail(f"expected a step number of the manual beside it ({nums}), not {number!r}")
+            raise item.fail(
+                f"expected a step number of the manual beside it ({nums}), not {number!r}"
+            )
         return sid
 
     def apply(self) -> KnowledgeBase:

@@ -71,7 +71,7 @@ def _load(path: Path) -> StepVocabulary:
         name = rec.text("kind")
         if name not in STEP_KINDS:
             raise rec.node("kind").fail(f"expected a step kind among {', '.join(STEP_KINDS)}")
-        kinds.append((name, _pattern(rec.strings("words"))))  # type: ignore[arg-type]
+        kinds.append((name, _pattern(rec.strings("words"))))
     minutes: list[tuple[StepKind, float, float]] = []
     table = root.get("minutes", dict)
     for name, node in table.items():
@@ -81,7 +81,7 @@ def _load(path: Path) -> StepVocabulary:
         assert base is not None and per is not None
         if base < 0 or per < 0:
             raise node.fail("expected minutes of zero or more")
-        minutes.append((name, base, per))  # type: ignore[arg-type]
+        minutes.append((name, base, per))
     missing = [k for k in STEP_KINDS if k not in {m[0] for m in minutes}]
     if missing:
         raise root.fail(f"expected minutes for every step kind (missing {', '.join(missing)})")

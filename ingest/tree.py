@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-
 from html.parser import HTMLParser
 
 from markdown_it import MarkdownIt

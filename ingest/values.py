@@ -13,7 +13,8 @@ minus keeps its sign), ``+9V ±1``, ``11.5-12.5V``, ``between 12V and 13V``,
 [(12.0, 13.0, 'V')]
 >>> [(v.low, v.high, v.bound) for v in stated_values("Under 11V it is dead")]
 [(None, 11.0, 'below')]
->>> [(v.low, v.high, v.unit) for v in stated_values("approximately 30 seconds (at least 20, but at most 40)")]
+>>> text = "approximately 30 seconds (at least 20, but at most 40)"
+>>> [(v.low, v.high, v.unit) for v in stated_values(text)]
 [(20.0, 40.0, 's')]
 >>> [(v.low, v.unit) for v in stated_values("PP 1k5 plug")]
 [(1500.0, 'ohm')]
@@ -114,7 +115,9 @@ _ABOVE = re.compile(
     re.I,
 )
 _OR_LESS = re.compile(r"^\s*(?:or\s+(?:less|lower|fewer|below)|and\s+(?:below|under))\b", re.I)
-_OR_MORE = re.compile(r"^\s*(?:or\s+(?:more|higher|above|greater|longer)|and\s+(?:above|over)|\+)", re.I)
+_OR_MORE = re.compile(
+    r"^\s*(?:or\s+(?:more|higher|above|greater|longer)|and\s+(?:above|over)|\+)", re.I
+)
 
 Bound = Literal["exact", "range", "below", "above"]
 
@@ -160,10 +163,20 @@ def stated_values(text: str) -> list[Value]:
             if unit is None:
                 continue
             canon, quantity, f = unit
-            lo = _num(m.groupdict().get("sign"), m.group("a")) * f
-            hi = _num(m.groupdict().get("sign2"), m.group("b")) * f
-            if _finite(lo, hi):
-                out.append(Value(min(lo, hi), max(lo, hi), canon, quantity, "range", m.span(), m.group(0)))
+            first = _num(m.groupdict().get("sign"), m.group("a")) * f
+            second = _num(m.groupdict().get("sign2"), m.group("b")) * f
+            if _finite(first, second):
+                out.append(
+                    Value(
+                        min(first, second),
+                        max(first, second),
+                        canon,
+                        quantity,
+                        "range",
+                        m.span(),
+                        m.group(0),
+                    )
+                )
                 taken.append(m.span())
     for m in _CODE.finditer(text):
         if not free(*m.span()):
@@ -208,14 +221,19 @@ def stated_values(text: str) -> list[Value]:
     out.sort(key=lambda v: v.span)
     # "approximately 30 seconds (at least 20, but at most 40)": the bounds, in the
     # unit of the value they qualify, replace it
-    for m in _LEAST_MOST.finditer(text):
-        if _unit(m.group("ub")) or _unit(m.group("ua")):
+    for lm in _LEAST_MOST.finditer(text):
+        if _unit(lm.group("ub")) or _unit(lm.group("ua")):
             continue
-        before = [v for v in out if v.span[1] <= m.start()]
-        if not before:
+        earlier = [x for x in out if x.span[1] <= lm.start()]
+        if not earlier:
             continue
-        v = before[-1]
-        f = v.low / _num(None, re.findall(_NUM, v.text)[0]) if v.low and re.findall(_NUM, v.text) else 1.0
-        lo, hi = float(m.group("a").replace(",", ".")) * f, float(m.group("b").replace(",", ".")) * f
-        out[out.index(v)] = Value(lo, hi, v.unit, v.quantity, "range", (v.span[0], m.end()), text[v.span[0] : m.end()])
+        q = earlier[-1]
+        written = re.findall(_NUM, q.text)
+        factor = q.low / _num(None, written[0]) if q.low and written else 1.0
+        lo_b = float(lm.group("a").replace(",", ".")) * factor
+        hi_b = float(lm.group("b").replace(",", ".")) * factor
+        span = (q.span[0], lm.end())
+        out[out.index(q)] = Value(
+            lo_b, hi_b, q.unit, q.quantity, "range", span, text[span[0] : span[1]]
+        )
     return out

@@ -16,7 +16,9 @@ from kb.schema import KnowledgeBase, Manual, Part, Step, Tool
 OPEN, CLOSE = "\u27e6", "\u27e7"
 _PLACEHOLDER = re.compile(f"{OPEN}([^{CLOSE}#]+)#(\\w+){CLOSE}")
 
-BlockKind = Literal["heading", "raw", "front_matter", "meta", "triggers", "table", "step", "steplist"]
+BlockKind = Literal[
+    "heading", "raw", "front_matter", "meta", "triggers", "table", "step", "steplist"
+]
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,9 @@ def manual_blocks(kb: KnowledgeBase, manual_id: str) -> list[ManualBlock]:
             continue
         if b.kind == "template":
             filled = texts.fill(m, b.text)
-            out.append(ManualBlock("heading", filled, b.level) if b.level else ManualBlock("raw", filled))
+            out.append(
+                ManualBlock("heading", filled, b.level) if b.level else ManualBlock("raw", filled)
+            )
             continue
         kind, _, ref = b.text.partition(":")
         if kind == "meta" and m.front_matter:
@@ -134,9 +138,7 @@ def manual_blocks(kb: KnowledgeBase, manual_id: str) -> list[ManualBlock]:
                 for t in listed
                 if t.manual == manual_id
             )
-            out.append(
-                ManualBlock("table", header=("Tool", "Specification", "Purpose"), rows=rows)
-            )
+            out.append(ManualBlock("table", header=("Tool", "Specification", "Purpose"), rows=rows))
         else:
             raise KBError(f"{m.source.cite()}: unknown outline reference {b.text!r}")
     return out

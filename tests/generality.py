@@ -260,9 +260,7 @@ def score_doc(doc: TruthDoc, kb: KnowledgeBase) -> DocScore:
                 break
         measurements.add(hit, f"{doc.name}:{tm.line} {tm.what}")
     unmatched = [r.text for i, r in enumerate(records) if i not in used]
-    return DocScore(
-        doc.name, faults, causes, actions, measurements, len(records), unmatched
-    )
+    return DocScore(doc.name, faults, causes, actions, measurements, len(records), unmatched)
 
 
 @dataclass(frozen=True)

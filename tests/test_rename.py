@@ -57,7 +57,9 @@ def _plain(kb: KnowledgeBase, mapping: dict[str, str]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[KnowledgeBase, KnowledgeBase, dict[str, str]]:
+def both(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[KnowledgeBase, KnowledgeBase, dict[str, str]]:
     tmp = tmp_path_factory.mktemp("renamed")
     mapping = _renamed(tmp)
     return compile_paths([ROOT / "manuals"]), compile_paths([tmp]), mapping
@@ -80,7 +82,7 @@ def test_renamed_manuals_give_the_same_diagnoses(
     data = load_cases(cases)
     if not data:
         pytest.skip(f"{cases} not present")
-    original, renamed, mapping = both
+    original, renamed, _mapping = both
     d1, d2 = Diagnoser(original), Diagnoser(renamed)
     for case in data:
         r1 = d1.diagnose(case["text"], error=case.get("error"))

@@ -63,7 +63,8 @@ def test_text_injected_through_a_manual_is_inert(tmp_path: Path) -> None:
     src = (ROOT / "manuals" / "chargepoint-ct4000-cable-retractor.md").read_text(encoding="utf-8")
     evil = src.replace(
         "Cable hangs loose, won't retract",
-        "Cable hangs loose <script>window.__pwn=1</script> {{ config }} 1 < 2 > 0 & 3, won't retract",
+        "Cable hangs loose <script>window.__pwn=1</script> {{ config }} 1 < 2 > 0 & 3, "
+        "won't retract",
         1,
     )
     assert evil != src

@@ -48,7 +48,9 @@ def compiled() -> dict[str, tuple[KnowledgeBase, list[str]]]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["file"])
-def test_shape_is_read(case: dict[str, Any], compiled: dict[str, tuple[KnowledgeBase, list[str]]]) -> None:
+def test_shape_is_read(
+    case: dict[str, Any], compiled: dict[str, tuple[KnowledgeBase, list[str]]]
+) -> None:
     kb, warnings = compiled[case["file"]]
     found = faults_of(kb)
     steps = {s.id: s for s in kb.steps}
@@ -63,7 +65,9 @@ def test_shape_is_read(case: dict[str, Any], compiled: dict[str, tuple[Knowledge
             assert is_code, f"{f['identifier']!r} is not usable as an error code"
         titles = [norm(c.title) for c in causes]
         for c in f.get("causes", []):
-            assert any(norm(c) in t for t in titles), f"{f['identifier']}: no cause {c!r} in {titles}"
+            assert any(norm(c) in t for t in titles), (
+                f"{f['identifier']}: no cause {c!r} in {titles}"
+            )
         acts = [
             norm(" ".join([steps[s].title, *steps[s].substeps]))
             for c in causes
@@ -75,7 +79,8 @@ def test_shape_is_read(case: dict[str, Any], compiled: dict[str, tuple[Knowledge
         hits = [
             x
             for x in kb.measurements
-            if x.quantity == m["quantity"] and (x.low, x.high) == (m["low"], m["high"])
+            if x.quantity == m["quantity"]
+            and (x.low, x.high) == (m["low"], m["high"])
             and tuple(m.get("points", x.points)) == x.points
         ]
         assert hits, f"no {m} in {[(x.quantity, x.low, x.high) for x in kb.measurements]}"

@@ -44,7 +44,11 @@ def effect_text(condition: str) -> str:
 def run(state: IngestState) -> None:
     fixed = _fixed_lines(state)
     contexts = dict(
-        zip((s.title for s in state.doc.sections), _contexts(state, state.doc.sections), strict=False)
+        zip(
+            (s.title for s in state.doc.sections),
+            _contexts(state, state.doc.sections),
+            strict=False,
+        )
     )
     for s in state.sentences:
         if state.is_claimed(s.line_start, s.line_end) or s.line_start in fixed:

@@ -16,6 +16,7 @@ cause (what the code means); later sentences are read by ingest/statements.py
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from ingest import faults
@@ -28,12 +29,16 @@ from ingest.tree import Block, Item
 
 MAX_TERM_WORDS = 8
 # "**Term**: text", "**Term** – text", "`Term` - text", "Term: text"
-_BOLD = re.compile(r"^\*\*(?P<t>[^*]{1,80}?)\*\*\s*(?:[:\u2013\u2014-]\s*|\s+(?=[\u2013\u2014-]))(?P<d>.*)$")
+_BOLD = re.compile(
+    r"^\*\*(?P<t>[^*]{1,80}?)\*\*\s*(?:[:\u2013\u2014-]\s*|\s+(?=[\u2013\u2014-]))(?P<d>.*)$"
+)
 _BOLD_IN = re.compile(r"^\*\*(?P<t>[^*]{1,80}?):\*\*\s*(?P<d>.*)$")
 _TICK = re.compile(r"^`(?P<t>[^`]{1,80})`\s*[:\u2013\u2014-]\s*(?P<d>.+)$")
 _PLAIN = re.compile(r"^(?P<t>[^:.!?]{1,60}?)\s*:\s+(?P<d>\S.*)$")
 _DASH = re.compile(r"\s+[\u2013\u2014-]\s+")
-_GLOSSARY = re.compile(r"^\s*(?P<c>[A-Z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|[A-Z][A-Z0-9]{1,5}-ERR-[A-Z0-9-]+)\s+(?P<d>\S.*)$")
+_GLOSSARY = re.compile(
+    r"^\s*(?P<c>[A-Z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|[A-Z][A-Z0-9]{1,5}-ERR-[A-Z0-9-]+)\s+(?P<d>\S.*)$"
+)
 _LOG = re.compile(r"(?P<m>(?:\*{3}\s*)?(?:ERROR|FATAL|WARNING|FAULT)\s*:\s*[^.]+\.?)(?P<rest>.*)$")
 _Q = re.compile(r"^(?:\*\*)?(?:Q|Question|Spørsmål|Sporsmal)\s*[:.](?:\*\*)?\s*(?P<q>.+)$", re.I)
 _A = re.compile(r"^(?:\*\*)?(?:A|Answer|Svar)\s*[:.](?:\*\*)?\s*(?P<a>.+)$", re.I)
@@ -61,7 +66,9 @@ def _definition(state: IngestState, text: str, line: int, end: int, entry: Fault
             t = Text(st.text, line, end)
             if not st.text:
                 continue
-            if st.kind == "action" or (st.kind == "conditional" and state.roles.is_imperative(st.text)):
+            if st.kind == "action" or (
+                st.kind == "conditional" and state.roles.is_imperative(st.text)
+            ):
                 for a in split_items(st.text) if ";" in st.text else [st.text]:
                     entry.actions.append(Text(a, line, end))
             elif st.kind in ("cause", "explained") or first:
@@ -71,7 +78,9 @@ def _definition(state: IngestState, text: str, line: int, end: int, entry: Fault
             first = False
 
 
-def _entry(state: IngestState, term: str, line: int, end: int, code_list: bool) -> FaultEntry | None:
+def _entry(
+    state: IngestState, term: str, line: int, end: int, code_list: bool
+) -> FaultEntry | None:
     shape = shape_of(term, state.roles)
     if shape is None and MESSAGE.match(term):
         shape = "message"
@@ -102,9 +111,7 @@ def _items(state: IngestState, items: list[Item], context: bool) -> None:
             state.claim(it.line_start, end)
             continue
         entry = _entry(state, term, it.line_start, end, context)
-        if entry is None or not definition or (
-            not context and entry.shape != "led"
-        ):
+        if entry is None or not definition or (not context and entry.shape != "led"):
             # outside a list of codes, "`FLAG` - do this" documents an option, not a fault
             prev = None
             continue
@@ -162,7 +169,7 @@ def _code(state: IngestState, b: Block) -> None:
 
 
 def _qa(state: IngestState, blocks: list[Block]) -> None:
-    for b, nxt in zip(blocks, blocks[1:], strict=False):
+    for b, nxt in itertools.pairwise(blocks):
         if b.kind != "paragraph" or nxt.kind != "paragraph":
             continue
         q = _Q.match(" ".join(ln.raw for ln in b.lines).strip())

@@ -103,16 +103,15 @@ class _Reader:
                 body.structured = True
             elif st.kind == "action":
                 body.actions.append(piece)
-            elif st.kind == "cause":
-                body.causes.append(piece)
-                body.structured = True
-            elif st.kind == "explained":
+            elif st.kind == "cause" or st.kind == "explained":
                 body.causes.append(piece)
                 body.structured = True
             elif st.kind == "conditional":
                 cond = Text(st.condition, t.line_start, t.line_end)
                 if self.roles.is_imperative(st.text):
-                    body.actions.append(Text(f"If {st.condition}, {st.text}", t.line_start, t.line_end))
+                    body.actions.append(
+                        Text(f"If {st.condition}, {st.text}", t.line_start, t.line_end)
+                    )
                     body.causes.append(cond)
                 elif OBSERVED.search(st.text):
                     # "if the switch is not set, you will see this warning": the condition
@@ -190,8 +189,8 @@ class _Reader:
     ) -> Role | None:
         raw = " ".join(ln.raw for ln in b.lines).strip()
         text = strip_markup(b.text)
-        for m in _QUOTED_CODE.finditer(raw):
-            body.codes.append(m.group("c"))
+        for qm in _QUOTED_CODE.finditer(raw):
+            body.codes.append(qm.group("c"))
         m = _BOLD_LABEL.match(raw)
         if m:
             label = strip_markup(m.group("label"))
@@ -208,7 +207,9 @@ class _Reader:
             if not rest and m.group(0).rstrip().endswith((":", ":**")) and len(label.split()) <= 6:
                 # "**Easee - Rodt lys:**" + a list: a variant of the fault
                 variant = _Body()
-                body.variants.append((Text(label.rstrip(":").strip(), b.line_start, b.line_end), variant))
+                body.variants.append(
+                    (Text(label.rstrip(":").strip(), b.line_start, b.line_end), variant)
+                )
                 return None
         lead = self.sentence(body, Text(text, b.line_start, b.line_end), current)
         return lead if lead is not None else default
@@ -241,7 +242,9 @@ def _read(state: IngestState, sec: Section, subs: list[Section]) -> _Body:
     return body
 
 
-def _identifier(state: IngestState, title: str, line: int, body: _Body, troubleshooting: bool) -> FaultEntry:
+def _identifier(
+    state: IngestState, title: str, line: int, body: _Body, troubleshooting: bool
+) -> FaultEntry:
     shape = shape_of(title, state.roles)
     parts = [p.strip() for p in title.split(" / ") if p.strip()]
     codes: list[str] = []
@@ -265,7 +268,9 @@ def _is_message(text: str) -> bool:
     return bool(t) and (t[0].islower() or t[0] in "/*") and len(t.split()) <= 10
 
 
-def _entry(state: IngestState, title: str, line: int, body: _Body, troubleshooting: bool) -> list[FaultEntry]:
+def _entry(
+    state: IngestState, title: str, line: int, body: _Body, troubleshooting: bool
+) -> list[FaultEntry]:
     base = _identifier(state, title, line, body, troubleshooting)
     base.meaning = body.meaning[:1] if body.causes else []
     base.causes = body.causes
@@ -358,7 +363,9 @@ def run(state: IngestState) -> None:
         if body.empty:
             taken = any(state.is_claimed(b.line_start, b.line_end) for b in sec.blocks)
             if faultish and context and not question and sec.blocks and not taken:
-                state.warn(sec.line, f"section {title!r} names a fault but gives no cause or action")
+                state.warn(
+                    sec.line, f"section {title!r} names a fault but gives no cause or action"
+                )
             continue
         end = max([sec.line, *(b.line_end for b in sec.blocks)])
         for entry in _entry(state, title, sec.line, body, context):

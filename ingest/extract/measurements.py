@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from ingest.identifiers import strip_markup
 from ingest.link import resolve_cause
 from ingest.state import IngestState, Sentence
-from kb.schema import Implication, Measurement, When, slug
 from ingest.values import stated_values
+from kb.schema import Implication, Measurement, When, slug
 from kb.units import POINT_PATTERN, UNIT_PATTERN, canonical_points, canonical_unit
 
 _NUM = r"\d+(?:\.\d+)?"
@@ -309,7 +309,7 @@ def _pieces(state: IngestState) -> list[tuple[int, int, str, str, str]]:
             if b.kind == "table":
                 # a value is read from its own cell (the header names the quantity and
                 # the row's first cell its state, but their numbers are not this row's)
-                for j, head in enumerate(b.header):
+                for head in b.header:
                     out.append((b.line_start, b.line_start, head, sec.title, ""))
                 for row in b.rows:
                     ident = row.cells[0] if row.cells else ""

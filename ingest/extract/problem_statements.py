@@ -42,14 +42,28 @@ def _blocks(sec: Section) -> list[tuple[int, int, str]]:
                 for it in b.items:
                     end = max([it.line_start, *(ln.number for ln in it.lines)])
                     out.append((it.line_start, end, strip_markup(it.text)))
-            elif b.kind in ("quote", "admonition") and b.label not in ("danger", "warning", "caution"):
+            elif b.kind in ("quote", "admonition") and b.label not in (
+                "danger",
+                "warning",
+                "caution",
+            ):
                 walk(b.children)
 
     walk(sec.blocks)
     return out
 
 
-def _entry(state: IngestState, sentences: list[str], at: int, line: int, end: int) -> FaultEntry | None:
+def _tail_cause(state: IngestState, problem: str) -> re.Match[str] | None:
+    m = _IF_TAIL.match(problem)
+    if m and state.roles.states_problem(m.group("y")):
+        return m
+    m = _AS.match(problem)
+    return m if m and len(m.group("x").split()) >= 3 else None
+
+
+def _entry(
+    state: IngestState, sentences: list[str], at: int, line: int, end: int
+) -> FaultEntry | None:
     problem = _KNOWN.sub("", sentences[at]).strip().rstrip(".")
     causes: list[Text] = []
     actions: list[Text] = []
@@ -62,9 +76,8 @@ def _entry(state: IngestState, sentences: list[str], at: int, line: int, end: in
     elif m := _OTHERWISE.match(problem):
         if state.roles.states_problem(m.group("b")):
             problem, actions = m.group("b"), [Text(m.group("a"), line, end)]
-    elif (m := _IF_TAIL.match(problem)) and state.roles.states_problem(m.group("y")):
-        problem, causes = m.group("y"), [Text(m.group("x"), line, end)]
-    elif (m := _AS.match(problem)) and len(m.group("x").split()) >= 3:
+    elif (m := _tail_cause(state, problem)) is not None:
+        # "<problem> if X" / "<problem>, as X": X is the cause
         problem, causes = m.group("y"), [Text(m.group("x"), line, end)]
     if len(problem.split()) > MAX_PROBLEM_WORDS or len(problem.split()) < 3:
         return None
@@ -143,9 +156,7 @@ def run(state: IngestState) -> None:
             if state.is_claimed(line, end):
                 continue
             sentences = split_sentences(text)
-            at = next(
-                (i for i, s in enumerate(sentences) if state.roles.states_problem(s)), None
-            )
+            at = next((i for i, s in enumerate(sentences) if state.roles.states_problem(s)), None)
             if at is None:
                 continue
             entry = _entry(state, sentences, at, line, end)

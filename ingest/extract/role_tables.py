@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 from ingest import faults
 from ingest.faults import FaultEntry, Text
-from ingest.identifiers import codes_in, is_code, shape_of, strip_markup
+from ingest.identifiers import codes_in, shape_of, strip_markup
 from ingest.items import split_items, split_title
 from ingest.roles import Role
 from ingest.state import IngestState
 from ingest.tree import Block, Row, Section
 from ingest.values import stated_values
-from kb.schema import Cause, Implication, Measurement, slug
+from kb.schema import Cause, Implication, Measurement, When, slug
 from kb.units import canonical_points
 
 CONTENT_SHARE = 0.6  # share of a column's cells that must look like identifiers
@@ -58,8 +58,7 @@ def _identifier_share(state: IngestState, cells: list[str]) -> float:
     hits = sum(
         1
         for c in filled
-        if shape_of(c, state.roles) is not None
-        or (codes_in(c, camel=True) and len(c.split()) <= 3)
+        if shape_of(c, state.roles) is not None or (codes_in(c, camel=True) and len(c.split()) <= 3)
     )
     return hits / len(filled)
 
@@ -70,9 +69,9 @@ def _looks_like_identifiers(state: IngestState, cells: list[str]) -> bool:
 
 def _looks_like_actions(state: IngestState, cells: list[str]) -> bool:
     filled = [c for c in cells if c.strip()]
-    return bool(filled) and sum(state.roles.is_imperative(c) for c in filled) >= CONTENT_SHARE * len(
-        filled
-    )
+    return bool(filled) and sum(
+        state.roles.is_imperative(c) for c in filled
+    ) >= CONTENT_SHARE * len(filled)
 
 
 def infer(state: IngestState, block: Block) -> Layout | None:
@@ -130,7 +129,11 @@ def infer(state: IngestState, block: Block) -> Layout | None:
                 roles[j] = "identifier"
             elif roles[j] == "identifier":
                 roles[j] = "meaning" if "cause" in roles else "cause"
-    if "identifier" in roles and not {"cause", "action", "meaning"} & set(roles) and "likelihood" in roles:
+    if (
+        "identifier" in roles
+        and not {"cause", "action", "meaning"} & set(roles)
+        and "likelihood" in roles
+    ):
         # "Symptom | Notes": the notes on each symptom say why it happens
         roles[roles.index("likelihood")] = "cause"
     if "identifier" in roles:
@@ -284,7 +287,11 @@ def _table(state: IngestState, sec: Section, block: Block, layout: Layout) -> bo
             entry_rows = []
             label = strip_markup(id_cell.replace("\n", " / "))
             shape = shape_of(label, state.roles)
-            if shape is None and re.fullmatch(r"[A-Z0-9 .:_/'-]{3,60}", label) and re.search(r"[A-Z]{2}", label):
+            if (
+                shape is None
+                and re.fullmatch(r"[A-Z0-9 .:_/'-]{3,60}", label)
+                and re.search(r"[A-Z]{2}", label)
+            ):
                 shape = "message"  # "NO EARTH" in a message column: what the display shows
             codes = [label] if shape is not None else []
             if shape is None:
@@ -332,7 +339,7 @@ def _state_reading(
     for n, v in enumerate(stated_values(cell)):
         if v.low is None and v.high is None:
             continue
-        when = "equals" if v.low == v.high else "in_range"
+        when: When = "equals" if v.low == v.high else "in_range"
         state.add(
             "measurements",
             Measurement(
@@ -353,4 +360,3 @@ def _state_reading(
                 source=state.source(row.line),
             ),
         )
-

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 from ingest.state import IngestState
-from ingest.tree import Item
 from ingest.steps_kind import estimate_minutes, step_kind
+from ingest.tree import Item
 from kb.schema import Step, StepKind
 from kb.text import containment, terms
 
