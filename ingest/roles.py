@@ -221,9 +221,13 @@ class Roles:
         return any(self._section.search(fold(t)) for t in titles if t)
 
     def lists_identifiers(self, title: str) -> bool:
-        """A short section title announcing codes, messages or lights."""
+        """A section title announcing codes, messages or lights ("Error codes",
+        "LED lights", "Zaptec feilkoder": a name at most besides)."""
         t = fold(title)
-        return len(t.split()) <= 5 and bool(self._identifier_section.search(t))
+        if not self._identifier_section.search(t):
+            return False
+        rest = self._identifier_section.sub(" ", re.sub(r"[\d.:()\-]+", " ", t))
+        return len([w for w in re.findall(r"[\w']+", rest) if w not in _LABEL_FILLER]) <= 1
 
     def is_fault_phrase(self, text: str) -> bool:
         return bool(self._fault.search(fold(text)))

@@ -107,24 +107,38 @@ class _Reader:
                 body.causes.append(piece)
                 body.structured = True
             elif st.kind == "conditional":
-                cond = Text(st.condition, t.line_start, t.line_end)
-                if self.roles.is_imperative(st.text):
-                    body.actions.append(
-                        Text(f"If {st.condition}, {st.text}", t.line_start, t.line_end)
-                    )
-                    body.causes.append(cond)
-                elif OBSERVED.search(st.text):
-                    # "if the switch is not set, you will see this warning": the condition
-                    # is the cause, the rest what it looks like
-                    body.causes.append(cond)
-                else:
-                    body.causes.append(piece)
-                body.structured = True
+                self.conditional(body, st, t)
             elif role == "cause":
                 body.causes.append(piece)
             elif not body.meaning and st.text:
                 body.meaning.append(piece)
         return lead
+
+    def conditional(self, body: _Body, st: Statement, t: Text) -> None:
+        """ "If X, Y": X is a cause only when it states something wrong ("if the
+        battery is older than 3 years"), not a situation ("if you use the
+        terminal"); Y is an action when it says what to do, a cause when it
+        states a problem, and what the fault looks like when it is observed."""
+        cond = Text(st.condition, t.line_start, t.line_end)
+        wrong = self.roles.states_problem(st.condition) or self.roles.is_fault_phrase(st.condition)
+        then = analyse(st.text, self.roles)
+        body.structured = True
+        if self.roles.is_imperative(st.text) or then.kind == "action":
+            text = st.text if self.roles.is_imperative(st.text) else then.text
+            body.actions.append(Text(f"If {st.condition}, {text}", t.line_start, t.line_end))
+            if wrong:
+                body.causes.append(cond)
+        elif OBSERVED.search(st.text):
+            # "if the switch is not set, you will see this warning": the condition is
+            # the cause, the rest what it looks like
+            if wrong:
+                body.causes.append(cond)
+        elif self.roles.states_problem(st.text) or then.kind in ("cause", "explained"):
+            body.causes.append(
+                Text(then.text if then.kind != "description" else st.text, t.line_start, t.line_end)
+            )
+        elif wrong:
+            body.causes.append(cond)
 
     def item(self, body: _Body, it: Item, role: Role | None) -> None:
         raw = it.raw
@@ -358,7 +372,9 @@ def run(state: IngestState) -> None:
         faultish = _faultish(state, title) or why
         if question and not faultish:
             continue
-        if not (faultish or body.labelled or (context and body.structured)):
+        # labels alone ("**Action:**" under a list of codes) need a cause beside them
+        labelled = body.labelled and bool(body.causes)
+        if not (faultish or labelled or (context and body.structured)):
             continue
         if body.empty:
             taken = any(state.is_claimed(b.line_start, b.line_end) for b in sec.blocks)

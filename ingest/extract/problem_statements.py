@@ -25,6 +25,8 @@ from ingest.statements import analyse, split_sentences
 from ingest.tree import Block, Section
 
 MAX_PROBLEM_WORDS = 40
+# a sentence about what solves or prevents problems does not state one
+_SOLVES = re.compile(r"\b(?:resolves?|solves?|fix(?:es)?|prevents?|avoids?|handled)\b", re.I)
 _KNOWN = re.compile(r"^(?:known\s+(?:issue|bug|problem)s?|issue|bug|problem|note)\s*:\s*", re.I)
 _OTHERWISE = re.compile(r"^(?P<a>.+?),?\s+otherwise\s+(?P<b>.+)$", re.I)
 _IF_TAIL = re.compile(r"^(?P<y>.+?),?\s+(?:if|when|unless)\s+(?P<x>.+)$", re.I)

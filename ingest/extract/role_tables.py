@@ -275,6 +275,8 @@ def _table(state: IngestState, sec: Section, block: Block, layout: Layout) -> bo
                 head = headers[j] if j < len(headers) else ""
                 _state_reading(state, e, causes, r, head, id_head, _cell(r, j))
 
+    # in a column of codes, a word alone ("Overload", "Ripple") is a code too
+    code_column = _identifier_share(state, [_cell(r, ident) for r in rows]) >= CONTENT_SHARE
     for row in rows:
         id_cell = _cell(row, ident)
         if not id_cell:
@@ -297,6 +299,8 @@ def _table(state: IngestState, sec: Section, block: Block, layout: Layout) -> bo
             if shape is None:
                 codes = codes_in(label, camel=True)
                 shape = "code" if codes else None
+            if shape is None and code_column and len(label.split()) <= 3:
+                shape, codes = "code", [label]  # "Overload" among codes is a code
             entry = FaultEntry(
                 Text(label, row.line, row.line),
                 shape,
