@@ -4,6 +4,7 @@ only wiring of ingest, kb and engine."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,8 +14,11 @@ from kb.errors import KBError
 from kb.schema import KnowledgeBase, kb_to_json
 
 if TYPE_CHECKING:
+    from engine.diagnose import Diagnoser, Diagnosis, History
+    from engine.lookup import Lookup
     from engine.simulate import FaultModel, SimResult
     from engine.views import WorkOrderView
+    from kb.schema import Cause, Source
 
 
 def build(
@@ -70,19 +74,37 @@ def dumps(data: Any) -> str:
 
 # ------------------------------------------------------------------ diagnosis
 
-_DIAGNOSERS: dict[int, Any] = {}
+
+class _Loaded:
+    """The engines of the knowledge base in use: one Diagnoser (its engines built
+    once, reset per query) and, on first use, its Lookup. Only the latest knowledge
+    base is kept; the record holds the knowledge base itself, so a new one loaded at
+    the same address is never mistaken for it."""
+
+    def __init__(self, kb: KnowledgeBase, d: Diagnoser) -> None:
+        self.kb = kb
+        self.diagnoser = d
+        self.lookup: Lookup | None = None
 
 
-def diagnoser(kb: KnowledgeBase) -> Any:
+_LOADED: list[_Loaded] = []
+_LOADING = threading.Lock()
+
+
+def _loaded(kb: KnowledgeBase) -> _Loaded:
+    with _LOADING:
+        if _LOADED and _LOADED[0].kb is kb:
+            return _LOADED[0]
+        from engine.diagnose import Diagnoser
+
+        entry = _Loaded(kb, Diagnoser(kb))
+        _LOADED[:] = [entry]
+        return entry
+
+
+def diagnoser(kb: KnowledgeBase) -> Diagnoser:
     """One Diagnoser per loaded knowledge base: engines are built once, reset per query."""
-    from engine.diagnose import Diagnoser
-
-    d = _DIAGNOSERS.get(id(kb))
-    if d is None or d.kb is not kb:
-        d = Diagnoser(kb)
-        _DIAGNOSERS.clear()
-        _DIAGNOSERS[id(kb)] = d
-    return d
+    return _loaded(kb).diagnoser
 
 
 def diagnose(
@@ -92,31 +114,30 @@ def diagnose(
     model: str | None = None,
     *,
     answers: Sequence[tuple[str, str]] = (),
-    history: Any = None,
-) -> Any:
+    history: History | None = None,
+) -> Diagnosis:
     """Ranked causes and the minimal procedure; ``answers`` reply to earlier
     questions, ``history`` is the repair history of closed work orders
     (``orders.Store.history()``)."""
     return diagnoser(kb).diagnose(text, error=error, model=model, answers=answers, history=history)
 
 
-def lookup(kb: KnowledgeBase) -> Any:
+def lookup(kb: KnowledgeBase) -> Lookup:
     """Symptom, error-code and part queries over ``kb`` (engine/lookup.py)."""
-    from engine.lookup import Lookup
+    entry = _loaded(kb)
+    if entry.lookup is None:
+        from engine.lookup import Lookup
 
-    d = diagnoser(kb)
-    found = getattr(d, "lookup", None)
-    if found is None:
-        found = Lookup(kb, d.planner, d.lexicon)
-        d.lookup = found
-    return found
+        d = entry.diagnoser
+        entry.lookup = Lookup(kb, d.planner, d.lexicon)
+    return entry.lookup
 
 
-def source_json(s: Any) -> dict[str, Any]:
+def source_json(s: Source) -> dict[str, Any]:
     return {"path": s.path, "line_start": s.line_start, "line_end": s.line_end}
 
 
-def cause_json(c: Any) -> dict[str, Any]:
+def cause_json(c: Cause) -> dict[str, Any]:
     return {
         "id": c.id,
         "title": c.title,
@@ -174,7 +195,7 @@ def parts_json(kb: KnowledgeBase, q: str = "") -> list[dict[str, Any]]:
     ]
 
 
-def diagnosis_json(d: Any) -> dict[str, Any]:
+def diagnosis_json(d: Diagnosis) -> dict[str, Any]:
     """The diagnose result of DESIGN.md's machine interface."""
     causes = []
     for rc in d.causes:
@@ -285,7 +306,7 @@ def why_not_text(why: dict[str, Any]) -> str:
 
 def workorder_context(
     kb: KnowledgeBase,
-    d: Any,
+    d: Diagnosis,
     *,
     text: str,
     error: str | None = None,

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evkb.limits import MAX_TEXT
 from kb.errors import KBError
+
+if TYPE_CHECKING:
+    from evkb.accounts import Accounts
+
+    # what add_subparsers() returns (generic only to the type checker)
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 DESCRIPTION = """\
 evkb - expert system for EV charger (EVSE) field service.
@@ -349,7 +355,7 @@ def _password(what: str) -> str:
     return first
 
 
-def _accounts(args: argparse.Namespace) -> Any:
+def _accounts(args: argparse.Namespace) -> Accounts:
     from evkb.accounts import Accounts
     from evkb.orders import Store
 
@@ -430,7 +436,7 @@ def cmd_station_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _group_help(group: argparse.ArgumentParser) -> Any:
+def _group_help(group: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     """A command group run without a subcommand prints its help and exits 2."""
 
     def show(_args: argparse.Namespace) -> int:
@@ -450,7 +456,7 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_ingest(sub: Any) -> None:
+def _add_ingest(sub: Subparsers) -> None:
     ing = sub.add_parser(
         "ingest",
         help="compile manuals into the knowledge base",
@@ -471,7 +477,7 @@ def _add_ingest(sub: Any) -> None:
     ing.set_defaults(func=cmd_ingest)
 
 
-def _add_diagnose(sub: Any) -> None:
+def _add_diagnose(sub: Subparsers) -> None:
     dia = sub.add_parser(
         "diagnose",
         help="rank the causes of what you observe",
@@ -506,7 +512,7 @@ def _add_diagnose(sub: Any) -> None:
     dia.set_defaults(func=cmd_diagnose)
 
 
-def _add_reports(sub: Any) -> None:
+def _add_reports(sub: Subparsers) -> None:
     for name, help_, desc in (
         (
             "workorder",
@@ -548,7 +554,7 @@ def _add_reports(sub: Any) -> None:
         wo.set_defaults(func=cmd_workorder)
 
 
-def _add_simulate(sub: Any) -> None:
+def _add_simulate(sub: Subparsers) -> None:
     sim = sub.add_parser(
         "simulate",
         help="expected repair minutes: the optimum, evkb, the manual's order, perfect information",
@@ -575,7 +581,7 @@ def _add_simulate(sub: Any) -> None:
     sim.set_defaults(func=cmd_simulate)
 
 
-def _add_serve(sub: Any) -> None:
+def _add_serve(sub: Subparsers) -> None:
     srv = sub.add_parser(
         "serve",
         help="web app, JSON API and OCPP 1.6J intake (one ASGI service)",
@@ -622,14 +628,14 @@ def _add_serve(sub: Any) -> None:
 
 
 def _group(
-    sub: Any, name: str, help_: str, description: str
-) -> tuple[argparse.ArgumentParser, Any]:
+    sub: Subparsers, name: str, help_: str, description: str
+) -> tuple[argparse.ArgumentParser, Subparsers]:
     g = sub.add_parser(name, help=help_, description=description)
     g.set_defaults(func=_group_help(g))
     return g, g.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
 
 
-def _add_manual(sub: Any) -> None:
+def _add_manual(sub: Subparsers) -> None:
     _man, mansub = _group(
         sub,
         "manual",
@@ -669,7 +675,7 @@ def _add_manual(sub: Any) -> None:
     ren.set_defaults(func=cmd_manual_render)
 
 
-def _add_kb(sub: Any) -> None:
+def _add_kb(sub: Subparsers) -> None:
     _kbp, kbsub = _group(
         sub, "kb", "inspect the compiled knowledge base", "Inspect the compiled knowledge base."
     )
@@ -695,7 +701,7 @@ def _add_kb(sub: Any) -> None:
 ROLES = ("technician", "dispatcher", "writer", "admin")
 
 
-def _add_user(sub: Any) -> None:
+def _add_user(sub: Subparsers) -> None:
     _u, usub = _group(
         sub,
         "user",
@@ -731,7 +737,7 @@ def _add_user(sub: Any) -> None:
     dis.set_defaults(func=cmd_user_disable)
 
 
-def _add_token(sub: Any) -> None:
+def _add_token(sub: Subparsers) -> None:
     _t, tsub = _group(
         sub,
         "token",
@@ -764,7 +770,7 @@ def _add_token(sub: Any) -> None:
     ls.set_defaults(func=cmd_token_list)
 
 
-def _add_station(sub: Any) -> None:
+def _add_station(sub: Subparsers) -> None:
     _s, ssub = _group(
         sub,
         "station",

@@ -39,11 +39,14 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from evkb.limits import EVENTS_PAGE, MAX_LIST
 from kb.errors import KBError
+
+if TYPE_CHECKING:
+    import psycopg
 
 STATUSES = ("open", "assigned", "closed")
 # allowed status changes; closed -> open is a reopen (with a reason)
@@ -325,8 +328,15 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+class Cursor(Protocol):
+    """Rows of a query (sqlite3 or psycopg cursor); column values are the database's."""
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
 class Conn(Protocol):
-    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Cursor: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
     def close(self) -> None: ...
@@ -1072,7 +1082,7 @@ class _SqliteConn:
         self.raw = raw
         self._close = close
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self.raw.execute(sql, tuple(params))
 
     def commit(self) -> None:
@@ -1089,10 +1099,10 @@ class _SqliteConn:
 
 
 class _PgConn:
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self.raw.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
 
     def commit(self) -> None:

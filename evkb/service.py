@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import views
 from engine.views import WorkOrderView
@@ -19,6 +19,9 @@ from evkb.limits import MAX_ANSWERS, MAX_CODE, MAX_TEXT
 from evkb.orders import Store, StoreError, WorkOrder
 from kb.errors import ObservationError
 from kb.schema import KnowledgeBase
+
+if TYPE_CHECKING:
+    from engine.diagnose import Diagnosis
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class Service:
 
     # ------------------------------------------------------------ diagnosis
 
-    def diagnose(self, q: Query) -> Any:
+    def diagnose(self, q: Query) -> Diagnosis:
         q.check()
         return api.diagnose(
             self.kb,
@@ -106,7 +109,7 @@ class Service:
     def diagnosis_json(self, q: Query) -> dict[str, Any]:
         return api.diagnosis_json(self.diagnose(q))
 
-    def equipment_of(self, d: Any) -> str:
+    def equipment_of(self, d: Diagnosis) -> str:
         return "" if d.partition == "*" else str(d.partition)
 
     def equipment_for_model(self, model: str) -> str:
@@ -306,7 +309,7 @@ class Service:
         return noted
 
 
-def _snapshot(d: Any, q: Query) -> dict[str, Any]:
+def _snapshot(d: Diagnosis, q: Query) -> dict[str, Any]:
     """What a work order keeps of its diagnosis: the diagnose JSON and its input."""
     return {**api.diagnosis_json(d), "input": _input(q)}
 

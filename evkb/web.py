@@ -9,10 +9,9 @@ the health check needs a session (web) or a bearer token (API)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -99,7 +98,7 @@ def create_app(
     return SecurityHeaders(hosts)
 
 
-def _handlers(app: FastAPI, svc: Any) -> None:
+def _handlers(app: FastAPI, svc: Callable[[], Service]) -> None:
     def error(request: Request, title: str, detail: str, code: int) -> Response:
         detail = svc().store.scrub(detail)
         if wants_html(request):
