@@ -17,13 +17,15 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from engine import rules
+from engine import outcomes, rules
 from engine.codes import CodeIndex, Resolution
 from engine.match import Matcher
 from engine.observe import OCPP16_ERROR_CODES, ErrorCodeObs, Observation, observe
-from engine.plan import Plan, Planner
+from engine.plan import CauseSteps, Plan, Planner
+from engine.readings import bare_readings
 from kb.schema import Cause, KnowledgeBase, Measurement
-from kb.text import Lexicon, apply_lexicon, words
+from kb.text import Lexicon, apply_lexicon, clauses, terms, words
+from kb.text import lexicon_of as text_lexicon_of
 
 LEAK = 0.15  # prior mass of "a cause the knowledge base does not know"
 # How many closed work orders the manual's prior is worth (Dirichlet pseudo-count):
@@ -81,24 +83,87 @@ class Diagnosis:
 class Partition:
     """Causes of one equipment (plus generic ones), with their built engine."""
 
-    def __init__(self, kb: KnowledgeBase, key: str, causes: list[Cause]) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        key: str,
+        causes: list[Cause],
+        lexicon: Lexicon,
+        links: Mapping[str, CauseSteps],
+    ) -> None:
         self.key = key
+        self.kb = kb
         self.causes = {c.id: c for c in causes}
-        lexicon = lexicon_of(kb)
-        self.matcher = Matcher(kb, self.causes, lexicon)
+        self.lexicon = lexicon
+        self.links = links
+        self.matcher = Matcher(kb, self.causes, lexicon, links)
         manuals = {c.manual for c in causes}
         measurements = [m for m in kb.measurements if m.manual in manuals]
         ctx = [r for r in kb.context_rules if r.cause in self.causes]
         self.context_rules = ctx
-        self.engine = rules.PartitionEngine(self.matcher.observables, measurements, causes, ctx)
+        self.measurements = measurements
+        self._signatures: dict[str, outcomes.FixSignature] | None = None
+        self.engine = rules.PartitionEngine(
+            self.matcher.observables, measurements, causes, ctx, fixed_by=self.fixed_by
+        )
         total = sum(c.prior for c in causes) or 1.0
         self.log_prior = {c.id: math.log(c.prior / total) for c in causes}
         self.max_log_prior = max(self.log_prior.values(), default=0.0)
         self.by_prior = sorted(self.log_prior, key=lambda cid: (-self.log_prior[cid], cid))
 
+    def quantity_at(self, points: tuple[str, ...]) -> str | None:
+        """What the manuals measure between these test points, when that is one
+        quantity (resistance between PP and PE, voltage on CP)."""
+        want = set(points)
+        found = {
+            m.quantity
+            for m in self.measurements
+            if m.points
+            and (want <= set(m.points) or set(m.points) <= want)
+            and m.quantity in rules.READING_QUANTITIES
+        }
+        return found.pop() if len(found) == 1 else None
+
+    def signatures(self) -> dict[str, outcomes.FixSignature]:
+        """How each cause is fixed (worked out on the first reported action)."""
+        if self._signatures is None:
+            vocab = outcomes.default_vocabulary()
+            steps = {s.id: s for s in self.kb.steps}
+            statements: dict[str, list[str]] = {}
+            for e in self.kb.evidence:
+                if e.cause in self.causes and e.kind == "statement":
+                    statements.setdefault(e.cause, []).append(e.text)
+            sigs = {}
+            for cid, c in self.causes.items():
+                fix_steps = [steps[s] for s in self.links[cid].fixes if s in steps]
+                texts = [c.remedy, c.notes, *statements.get(cid, [])]
+                own = terms(c.title, self.lexicon)
+                for st in fix_steps:
+                    # of a step that does several things, what it does about this cause
+                    subs = [x for x in st.substeps if terms(x, self.lexicon) & own]
+                    texts += [st.title, *(subs or st.substeps)]
+                objects = frozenset(o for cl in clauses(c.title, self.lexicon) for o in cl.objects)
+                if not objects:
+                    objects = frozenset(
+                        o for cl in clauses(c.component, self.lexicon) for o in cl.objects
+                    )
+                sigs[cid] = outcomes.signature(objects, [t for t in texts if t], vocab)
+            self._signatures = sigs
+        return self._signatures
+
+    def fixed_by(self, report: outcomes.ActionReport) -> list[tuple[Cause, str]]:
+        """The causes the reported action would have fixed, with how."""
+        out = []
+        for cid, sig in self.signatures().items():
+            if outcomes.fixes(report, sig):
+                fixes = ", ".join(sorted(sig.actions)) or "its part"
+                how = f"{report.action} fixes this cause ({fixes})"
+                out.append((self.causes[cid], how))
+        return out
+
 
 def lexicon_of(kb: KnowledgeBase) -> Lexicon:
-    return Lexicon.build((e.canonical, e.phrases) for e in kb.lexicon)
+    return text_lexicon_of(kb.lexicon)
 
 
 class Diagnoser:
@@ -148,7 +213,7 @@ class Diagnoser:
             causes = [
                 c for c in self.kb.causes if key == "*" or not c.equipment or c.equipment == key
             ]
-            part = Partition(self.kb, key, causes)
+            part = Partition(self.kb, key, causes, self.lexicon, self.planner.links)
             self._partitions[key] = part
         return part
 
@@ -201,7 +266,7 @@ class Diagnoser:
         history: History,
         answers: Sequence[tuple[str, str]],
     ) -> Diagnosis:
-        obs = observe(text, self.lexicon, error)
+        obs = observe(text, self.lexicon, error, outcomes.default_vocabulary())
         obs = replace(obs, error_codes=self._with_aliases(obs.error_codes))
         key = self.partition_key(model, [c.code for c in obs.error_codes])
         part = self.partition(key)
@@ -307,7 +372,23 @@ class Diagnoser:
                     i, r.quantity, r.value, r.open_circuit, r.points, r.text, pressed, False
                 )
             )
-        for j, seconds in enumerate(obs.elapsed_s, len(obs.readings)):
+        # "PP to PE 152": the unit is what the manuals measure between those points
+        n_read = len(obs.readings)
+        bares = bare_readings(obs.text, list(obs.readings))
+        for k, b in enumerate(bares):
+            quantity = part.quantity_at(b.points)
+            if quantity is None:
+                continue
+            clause = _clause_around(obs.text, b.span)
+            pressed = bool(re.search(r"\bpress(?:ed|ing)?\b", clause, re.I)) and not re.search(
+                r"\b(?:not|n't|without|regardless|even when|unpressed|released)\b", clause, re.I
+            )
+            facts.append(
+                rules.reading_fact(
+                    n_read + k, quantity, b.value, False, b.points, b.text, pressed, False
+                )
+            )
+        for j, seconds in enumerate(obs.elapsed_s, n_read + len(bares)):
             facts.append(
                 rules.reading_fact(
                     j,
@@ -322,6 +403,10 @@ class Diagnoser:
             )
         for code in obs.error_codes:
             facts.append(rules.error_fact(code.code))
+        for n, report in enumerate(obs.actions):
+            facts.append(rules.action_fact(report, n))
+        if outcomes.default_vocabulary().resolved_itself(obs.text):
+            facts.append(rules.resolved_fact(obs.text))
         norm = " " + " ".join(words(apply_lexicon(obs.text, self.lexicon))) + " "
         for rule in part.context_rules:
             for phrase in rule.phrases:
@@ -342,10 +427,7 @@ class Diagnoser:
         # strongest contribution per (cause, observation clause / reading / code)
         best: dict[tuple[str, str], rules.Contrib] = {}
         for c in contribs:
-            slot = c.id.rsplit("@", 1)[-1] if "@" in c.id else c.id
-            if c.kind.startswith("context"):
-                slot = "ctx"
-            key = (c.cause, slot)
+            key = (c.cause, c.slot or c.id)
             if key not in best or abs(c.logw) > abs(best[key].logw):
                 best[key] = c
         per_cause: dict[str, list[rules.Contrib]] = {}

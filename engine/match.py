@@ -12,19 +12,34 @@ spelling is close (rapidfuzz), so typos still land.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from kb.schema import KnowledgeBase
-from kb.text import Clause, Lexicon, clauses
+from kb.text import Clause, Lexicon, clauses, stem
 
+# words that say only *that* something is wrong: a match on them alone is none
+GENERIC_FAULT_STEMS = frozenset(
+    stem(w) for w in ("fail", "failed", "failure", "error", "fault", "faulty", "problem", "issue")
+)
+
+CONTEXT_AGREEMENT = 0.3
+NARRATIVE_CLAUSES = 3
+STEP_STRENGTH = 2.0  # a step's text looked at (what it checks or mends)
+STEP_SIMILARITY = 0.5  # and only when the report says nearly the same
 MIN_SIMILARITY = 0.34
 COMMON_SHARE = 0.12
 TITLE_STRENGTH = 4.0
 MAX_TEXTS_PER_CLAUSE = 40
+# a clause about one assembly meeting a text about another ("the antenna hangs
+# off the door" / "the cable hangs loose"): what little they share is coincidence
+OBJECT_MISMATCH = 0.2
+WHOLE = "whole"  # lexicon assembly of the station and the vehicle: no assembly at all
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,7 @@ class Observable:
     clauses: tuple[Clause, ...]
     path: str
     line: int
+    context: frozenset[str] = frozenset()  # assemblies of its cause, for clauses naming none
 
 
 @dataclass(frozen=True)
@@ -49,12 +65,19 @@ class MatchResult:
     obs_text: str
     similarity: float
     agrees: bool  # senses agree -> evidence for (if the KB evidence is "for")
+    kb_clause: int = 0  # which clause of the KB text it met
 
 
 class Matcher:
     """Built once per knowledge-base partition; ``match`` is called per query."""
 
-    def __init__(self, kb: KnowledgeBase, cause_ids: Iterable[str], lexicon: Lexicon) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        cause_ids: Iterable[str],
+        lexicon: Lexicon,
+        links: Mapping[str, Any] | None = None,
+    ) -> None:
         wanted = set(cause_ids)
         self.lexicon = lexicon
         items: list[Observable] = []
@@ -88,8 +111,22 @@ class Matcher:
                         c.source.line_start,
                     )
                 )
+        if links is not None:
+            items += self._step_observables(kb, wanted, links)
         self.observables = tuple(items)
         self.by_id = {o.id: o for o in items}
+        # what each cause is about: the assemblies its title and component name
+        context: dict[str, set[str]] = {}
+        for c in kb.causes:
+            if c.id in wanted:
+                found = self.assemblies(
+                    o for cl in clauses(f"{c.title} {c.component}", lexicon) for o in cl.objects
+                )
+                context[c.id] = set(found)
+        self.text_context: dict[str, frozenset[str]] = {}
+        for o in items:
+            have = self.text_context.get(o.text, frozenset())
+            self.text_context[o.text] = have | frozenset(context.get(o.cause, ()))
         # observables sharing a text (a symptom row and a condition, or the same
         # symptom in several manuals) match alike: index each text once
         self.by_text: dict[str, list[Observable]] = {}
@@ -112,9 +149,76 @@ class Matcher:
         self._firsts = firsts
         self.index: dict[str, list[tuple[int, int]]] = {}
         for i, o in enumerate(firsts):
+            # in a text that asserts something ("the handle is plugged in, but
+            # charging does not initiate"), a clause that asserts nothing is context
+            # (a narrative of several clauses; a short text keeps every clause)
+            cued = any(cl.cued for cl in o.clauses) and len(o.clauses) >= NARRATIVE_CLAUSES
             for j, cl in enumerate(o.clauses):
+                if cued and not cl.cued:
+                    continue
                 for t in cl.terms:
                     self.index.setdefault(t, []).append((i, j))
+
+    def _step_observables(
+        self, kb: KnowledgeBase, wanted: set[str], links: Mapping[str, Any]
+    ) -> list[Observable]:
+        """What the steps that test or fix a cause look at ("Re-insert the SIM tray
+        firmly", "Re-torque any finger-loose SMA connections"): a report about that
+        part in that state is weak evidence about the cause. Only the sub-steps that
+        share words with the cause (a step may handle several)."""
+        steps = {s.id: s for s in kb.steps}
+        out: list[Observable] = []
+        for c in kb.causes:
+            if c.id not in wanted:
+                continue
+            title = clauses(c.title, self.lexicon)
+            own = {t for cl in title for t in cl.terms}
+            parts = {o for cl in title for o in cl.objects if cl.own_objects}
+            if not own or not parts:
+                continue  # only a cause named by its part can be looked at in a step
+            link = links[c.id]
+            for sid in dict.fromkeys([*link.tests, *link.fixes]):
+                st = steps.get(sid)
+                if st is None or st.kind in ("verification", "lockout"):
+                    continue
+                for k, text in enumerate(st.substeps):
+                    for line_text in text.split("\n"):
+                        cls = tuple(clauses(line_text.strip("- "), self.lexicon))
+                        # the same part as the cause, and something said about its state
+                        if not any(cl.objects & parts and cl.own_objects for cl in cls):
+                            continue
+                        if not any(cl.cued for cl in cls):
+                            continue
+                        out.append(
+                            Observable(
+                                f"{c.id}#step:{sid}:{k}:{len(out)}",
+                                c.id,
+                                "step",
+                                line_text.strip("- "),
+                                STEP_STRENGTH,
+                                "for",
+                                cls,
+                                st.source.path,
+                                st.source.line_start,
+                            )
+                        )
+        return out
+
+    def assemblies(self, objects: Iterable[str]) -> frozenset[str]:
+        """The assemblies components belong to (the whole station or car is none)."""
+        asm = self.lexicon.assembly
+        return frozenset(asm[o] for o in objects if o in asm and asm[o] != WHOLE)
+
+    @functools.cached_property
+    def _object_stems(self) -> dict[str, str]:
+        """stem -> component, for components named in one word (typos repaired)."""
+        return {stem(o): o for o in self.lexicon.objects if " " not in o}
+
+    def clause_assemblies(self, clause: Clause, terms: frozenset[str]) -> frozenset[str]:
+        named = set(clause.objects) | {
+            self._object_stems[t] for t in terms if t in self._object_stems
+        }
+        return self.assemblies(named)
 
     def repair(self, terms: frozenset[str]) -> frozenset[str]:
         """Map unknown (misspelt) terms to the closest KB term."""
@@ -141,18 +245,30 @@ class Matcher:
                 continue
             # words the KB does not know still say the clause is about something else
             w_obs = self.weight(known) + self.unknown_weight * len(terms - known)
+            about = self.clause_assemblies(oc, terms)
             best: dict[str, tuple[float, int]] = {}  # observable id -> (sim, clause)
             candidates = {ij for t in known for ij in self.index.get(t, ())}
             for i, j in candidates:
                 kc = self._firsts[i].clauses[j]
                 shared = known & kc.terms
-                if shared <= self.common:
-                    continue
+                if shared <= self.common or shared <= GENERIC_FAULT_STEMS:
+                    continue  # sharing "cable" or "failed" alone says nothing
                 cov_kb = self.weight(shared) / (self.weight(kc.terms) or 1.0)
                 cov_obs = self.weight(shared) / (w_obs or 1.0)
                 sim = math.sqrt(cov_kb * (0.35 + 0.65 * cov_obs))
+                need = kc.objects & self.lexicon.required
+                if need and not (need & oc.objects):
+                    sim *= OBJECT_MISMATCH  # about the other stations; the report is not
+                if about:
+                    first = self._firsts[i]
+                    theirs = self.assemblies(kc.objects) or self.text_context.get(
+                        first.text, frozenset()
+                    )
+                    if theirs and not (theirs & about):
+                        sim *= OBJECT_MISMATCH
                 key = self._firsts[i].id
-                if sim >= MIN_SIMILARITY and sim > best.get(key, (0.0, 0))[0]:
+                floor = STEP_SIMILARITY if self._firsts[i].kind == "step" else MIN_SIMILARITY
+                if sim >= floor and sim > best.get(key, (0.0, 0))[0]:
                     best[key] = (sim, j)
             kept = sorted(best.items(), key=lambda kv: -kv[1][0])
             if len(kept) > MAX_TEXTS_PER_CLAUSE:
@@ -162,10 +278,32 @@ class Matcher:
                 kept = [kv for kv in kept if kv[1][0] >= floor][: 2 * MAX_TEXTS_PER_CLAUSE]
             for key, (sim, j) in kept:
                 o = self.by_id[key]
+                kc = o.clauses[j]
                 # a neutral report ("flipped the breaker") never denies anything
-                agrees = o.clauses[j].fault == oc.fault or not oc.cued
-                results.append(MatchResult(o, k, oc.text, sim, agrees))
-        return results
+                agrees = kc.fault == oc.fault or not oc.cued
+                if agrees and not kc.fault and o.kind == "step":
+                    continue  # "retracts fine" and a step's "should retract smoothly"
+                results.append(MatchResult(o, k, oc.text, sim, agrees, j))
+        return self._context(results)
+
+    @staticmethod
+    def _context(results: list[MatchResult]) -> list[MatchResult]:
+        """ "retracts fine" meets the normal half of "Cable retracts fine but sessions
+        fail to start": consistent with it, but evidence for it only when the report
+        also meets its fault half."""
+        fault_met = {
+            r.observable.text
+            for r in results
+            if r.agrees and r.observable.clauses[r.kb_clause].fault
+        }
+        out = []
+        for r in results:
+            cls = r.observable.clauses
+            normal_half = not cls[r.kb_clause].fault and any(c.fault and c.cued for c in cls)
+            if r.agrees and normal_half and r.observable.text not in fault_met:
+                r = replace(r, similarity=r.similarity * CONTEXT_AGREEMENT)
+            out.append(r)
+        return out
 
     def suggestions(self, text: str, limit: int = 3) -> list[str]:
         """Closest known symptom texts, for an observation that matched nothing."""

@@ -7,6 +7,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from engine.outcomes import ActionReport, Vocabulary, reports
 from engine.readings import Reading, parse_readings
 from kb.text import Clause, Lexicon, clauses, stem
 
@@ -36,6 +37,13 @@ _OCPP = re.compile(r"\b(" + "|".join(OCPP16_ERROR_CODES) + r")\b", re.I)
 _ELAPSED = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|days?)\s+"
     r"(?:ago|back)\b",
+    re.I,
+)
+# how long it has been out: "offline 2 days", "no comms for 4 hrs", "down since 3 hours"
+_OUT_FOR = re.compile(
+    r"\b(?:offline|off line|down|dark|no comms|lost comms|no communication|not communicating|"
+    r"disconnected|unreachable)\s+(?:for\s+|since\s+)?(?:about\s+|over\s+|~)?"
+    r"(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|days?)\b",
     re.I,
 )
 _ELAPSED_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -89,6 +97,7 @@ class Observation:
     generation: int | None = None
     serial: str = ""
     elapsed_s: tuple[float, ...] = field(default=())  # time since last contact, seconds
+    actions: tuple[ActionReport, ...] = ()  # what was already tried, and what happened
 
 
 def canonical_code(code: str) -> ErrorCodeObs:
@@ -109,7 +118,34 @@ def _strip_readings(text: str, readings: list[Reading]) -> str:
     return out
 
 
-def observe(text: str, lexicon: Lexicon, error: str | None = None) -> Observation:
+def _without_actions(text: str, actions: list[ActionReport], vocab: Vocabulary) -> str:
+    """The text with the clauses that report an action and its outcome blanked
+    out: "reseated the SIM, still offline" says what was done and that it did not
+    help, not that the SIM is unseated or that the station is newly offline. What
+    comes before the action in the sentence ("never came back after the quake,
+    restart didn't help") stays; an action with no outcome is a site event
+    ("the building swapped the router") and stays too."""
+    out = text
+    for r in sorted(actions, key=lambda r: -r.span[0]):
+        if r.outcome is None:
+            continue
+        a, b = r.span
+        sentence = out[a:b]
+        found = vocab.action_in(sentence)
+        if found is None:
+            continue
+        start = found[1][0]
+        head, tail = sentence[:start], sentence[start:]
+        kept = []
+        for part in re.split(r"(,|;|\band\b|\bbut\b|\bthen\b)", tail):
+            kept.append(" , " if vocab.action_in(part) or vocab.outcome_in(part) else part)
+        out = out[:a] + head + "".join(kept) + out[b:]
+    return out
+
+
+def observe(
+    text: str, lexicon: Lexicon, error: str | None = None, vocab: Vocabulary | None = None
+) -> Observation:
     """Turn free text (plus an optional error code) into an Observation."""
     codes: list[ErrorCodeObs] = []
     if error:
@@ -122,6 +158,9 @@ def observe(text: str, lexicon: Lexicon, error: str | None = None) -> Observatio
     rest = STATION_CODE.sub(" ", text)
     readings = parse_readings(rest)
     symptom_text = _strip_readings(rest, readings)
+    actions = reports(symptom_text, vocab, lexicon) if vocab is not None else []
+    if actions and vocab is not None:
+        symptom_text = _without_actions(symptom_text, actions, vocab)
     port = None
     pm = _PORT.search(text)
     if pm:
@@ -136,7 +175,7 @@ def observe(text: str, lexicon: Lexicon, error: str | None = None) -> Observatio
     if gm:
         gen = int(gm.group(1))
     elapsed = []
-    for em in _ELAPSED.finditer(text):
+    for em in [*_ELAPSED.finditer(text), *_OUT_FOR.finditer(text)]:
         seconds = float(em.group(1)) * _ELAPSED_UNIT[em.group(2)[0].lower()]
         if math.isfinite(seconds):  # "999...9 days ago" overflows: dropped, not infinite
             elapsed.append(seconds)
@@ -149,4 +188,5 @@ def observe(text: str, lexicon: Lexicon, error: str | None = None) -> Observatio
         generation=gen,
         serial=serial,
         elapsed_s=tuple(elapsed),
+        actions=tuple(actions),
     )

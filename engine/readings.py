@@ -401,8 +401,8 @@ def _open_candidates(text: str, taken: _Taken, sentences: list[_Sentence]) -> li
             continue
         if _WEAK_BEFORE.search(text, max(0, m.start() - 12), m.start()):
             continue  # "not open", "to open"
-        if _WEAK_AFTER.match(text, m.end()):
-            continue  # "open the cover", "open cabinet"
+        if _WEAK_AFTER.match(text, m.end()) and not _CONTEXT.search(m.group(0)):
+            continue  # "open the cover", "open cabinet" (but "infinite ohms to earth")
         i = bisect_right(starts, m.start()) - 1
         if i < 0:
             continue
@@ -483,3 +483,50 @@ def parse_readings(text: str) -> list[Reading]:
         return _parse(text)
     except Exception:  # a field tool must not crash on odd input (tests check _parse itself)
         return []
+
+
+# --- readings without a unit ---------------------------------------------------------
+
+_BARE = re.compile(
+    r"\s*(?:(?:reads?|reading|measures?|measured|is|was|at|=|:|of|shows?|showed|gives?|"
+    r"~|about|approx\.?|around|roughly|only)\s*)*"
+    r"(?P<a>[-+\u2212]?\d+(?:[.,]\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<b>\d+(?:[.,]\d+)?))?"
+    r"(?![\w.%\u00b0/])"
+)
+
+
+@dataclass(frozen=True)
+class BareReading:
+    """A number written after test points with no unit ("PP to PE 152", "CP 11.8"):
+    the unit follows from what the manuals measure between those points."""
+
+    points: tuple[str, ...]
+    value: float
+    span: tuple[int, int]
+    text: str
+
+
+def bare_readings(text: str, readings: list[Reading]) -> list[BareReading]:
+    """Numbers right after a run of test points that no reading has taken."""
+    if not isinstance(text, str) or not text:
+        return []
+    taken = [r.span for r in readings]
+    out: list[BareReading] = []
+    for lo, hi in _sentence_bounds(text):
+        for g in _groups(text, lo, hi):
+            m = _BARE.match(text, g.end, hi)
+            if not m or any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            try:
+                a = float(m.group("a").replace(",", ".").replace("\u2212", "-"))
+                b = float(m.group("b").replace(",", ".")) if m.group("b") else None
+            except ValueError:
+                continue
+            value = (a + b) / 2 if b is not None else a
+            if not math.isfinite(value):
+                continue
+            points = canonical_points([_POINT_ALIASES.get(n.lower(), n) for n in g.names])
+            if points:
+                span = (g.start, m.end())
+                out.append(BareReading(points, value, span, text[g.start : m.end()].strip()))
+    return out

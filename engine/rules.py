@@ -23,6 +23,7 @@ cause and observation clause.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 from experta import MATCH, Fact, KnowledgeEngine, Rule
 
 from engine.match import Observable
+from engine.outcomes import ActionReport
 from kb.schema import Cause, ContextRule, Measurement
 
 ERROR_CODE_LR = 3.0
@@ -55,8 +57,28 @@ class ContextFact(Fact):  # type: ignore[misc]
     """A curated context rule whose phrase occurs in the observation."""
 
 
+class ActionFact(Fact):  # type: ignore[misc]
+    """Something the reporter already did, and what happened after."""
+
+
+class ResolvedFact(Fact):  # type: ignore[misc]
+    """The fault went away with nobody doing anything."""
+
+
+SELF_RESOLVED_LR = 4.0
+
+
+# what an action's outcome says about the causes it fixes (likelihood ratios)
+OUTCOME_LR = {"fixed": 5.0, "temporary": 2.5, "no_change": 0.2}
+
+
 @dataclass(frozen=True)
 class Contrib:
+    """One piece of evidence for (``logw`` > 0) or against a cause. ``slot`` names
+    what in the observation produced it (a clause, a reading, a code, a reported
+    action): scoring keeps the strongest contribution per cause and slot, so one
+    clause matching a cause's symptom row and its title counts once."""
+
     id: str
     cause: str
     logw: float
@@ -65,6 +87,7 @@ class Contrib:
     matched: str
     path: str
     line: int
+    slot: str = ""
 
 
 def _points_ok(reading: tuple[str, ...], expected: tuple[str, ...]) -> bool:
@@ -217,10 +240,62 @@ class Builder:
                     matched=r.explanation,
                     path=r.source.path,
                     line=r.source.line_start,
+                    slot="context",
                 )
             )
 
         self.add(Rule(ContextFact(rule=MATCH.rule, text=MATCH.text, negated=MATCH.negated)), action)
+
+    def actions(self) -> None:
+        """An action that fixed the fault speaks for the causes it fixes; one that
+        changed nothing speaks against them (the manuals say which step fixes what)."""
+        fixed_by = self.t.fixed_by
+
+        def action(self: KnowledgeEngine, report: ActionReport, slot: int, outcome: str) -> None:
+            lr = OUTCOME_LR.get(outcome)
+            if lr is None:
+                return
+            for cause, how in fixed_by(report):
+                self.contribs.append(
+                    Contrib(
+                        id=f"{cause.id}@action{slot}",
+                        cause=cause.id,
+                        logw=math.log(lr),
+                        kind=f"action outcome ({outcome.replace('_', ' ')})",
+                        observation=report.text,
+                        matched=how,
+                        path=cause.source.path,
+                        line=cause.source.line_start,
+                        slot=f"action:{slot}",
+                    )
+                )
+
+        self.add(
+            Rule(ActionFact(report=MATCH.report, slot=MATCH.slot, outcome=MATCH.outcome)), action
+        )
+
+    def resolved(self) -> None:
+        """A fault that went away by itself speaks for the causes the manuals call
+        temporary or intermittent."""
+        temporary = self.t.temporary
+
+        def action(self: KnowledgeEngine, text: str) -> None:
+            for cause in temporary:
+                self.contribs.append(
+                    Contrib(
+                        id=f"{cause.id}@resolved",
+                        cause=cause.id,
+                        logw=math.log(SELF_RESOLVED_LR),
+                        kind="went away by itself",
+                        observation=text,
+                        matched=f"{cause.title}: {cause.notes or cause.prior_basis}",
+                        path=cause.source.path,
+                        line=cause.source.line_start,
+                        slot="resolved",
+                    )
+                )
+
+        self.add(Rule(ResolvedFact(text=MATCH.text)), action)
 
     def engine(self) -> KnowledgeEngine:
         cls = type("PartitionEngine", (KnowledgeEngine,), dict(self.attrs))
@@ -236,7 +311,16 @@ class Tables:
         measurements: Iterable[Measurement],
         causes: Iterable[Cause],
         rules: Iterable[ContextRule],
+        fixed_by: Callable[[ActionReport], list[tuple[Cause, str]]] | None = None,
     ) -> None:
+        self.fixed_by = fixed_by or (lambda _r: [])
+        # causes the manuals call temporary or intermittent (their frequency wording)
+        self.temporary = [
+            c
+            for c in causes
+            if c.prior_basis in ("temporary", "intermittent")
+            or re.search(r"\btemporar|\bintermittent|\bresolves?\s+within", c.notes, re.I)
+        ]
         self.by_text: dict[str, list[Observable]] = {}
         for o in observables:
             self.by_text.setdefault(o.text, []).append(o)
@@ -279,6 +363,7 @@ def _observed(
             matched=o.text,
             path=o.path,
             line=o.line,
+            slot=f"clause:{obs}",
         )
     )
 
@@ -294,6 +379,7 @@ def _code_contrib(engine: KnowledgeEngine, cause: Cause, code: str, w: float) ->
             matched=", ".join(sorted(cause.error_codes)) or "-",
             path=cause.source.path,
             line=cause.source.line_start,
+            slot=f"code:{code}",
         )
     )
 
@@ -342,6 +428,7 @@ def _reading_contribs(
                 matched=f"{m.text} ({where})",
                 path=m.source.path,
                 line=m.source.line_start,
+                slot=f"reading:{rid}",
             )
         )
     return out
@@ -367,14 +454,17 @@ class PartitionEngine:
         causes: Iterable[Cause],
         rules: Iterable[ContextRule],
         measurement_strength: float = 8.0,
+        fixed_by: Callable[[ActionReport], list[tuple[Cause, str]]] | None = None,
     ) -> None:
-        self.tables = Tables(observables, measurements, causes, rules)
+        self.tables = Tables(observables, measurements, causes, rules, fixed_by)
         b = Builder(self.tables)
         b.observables()
         for quantity, ms in sorted(self.tables.by_quantity.items()):
             b.quantity(quantity, ms, measurement_strength)
         b.error_codes()
         b.context()
+        b.actions()
+        b.resolved()
         self.rule_count = len(b.attrs)
         self._engine = b.engine()
 
@@ -421,3 +511,11 @@ def error_fact(code: str) -> Fact:
 
 def context_fact(rule: str, text: str, negated: bool) -> Fact:
     return ContextFact(rule=rule, text=text, negated=negated)
+
+
+def resolved_fact(text: str) -> Fact:
+    return ResolvedFact(text=text)
+
+
+def action_fact(report: ActionReport, slot: int) -> Fact:
+    return ActionFact(report=report, slot=slot, outcome=report.outcome or "")

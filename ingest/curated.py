@@ -20,9 +20,9 @@ from ingest.roles import Roles, load_roles
 from ingest.steps_kind import StepVocabulary, load_vocabulary
 from kb.curated import CURATED_DIR, load_yaml, records
 from kb.schema import LexiconEntry, Source
-from kb.text import Lexicon
+from kb.text import Lexicon, lexicon_of
 
-FILES = ("lexicon.yaml", "priors.yaml", "roles.yaml", "steps.yaml")
+FILES = ("lexicon.yaml", "priors.yaml", "roles.yaml", "steps.yaml", "outcomes.yaml")
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,16 @@ def _load(d: Path) -> Curated:
     for rec in records(lex_root, "lexicon"):
         canonical = rec.text("canonical")
         entries.append(
-            LexiconEntry(canonical, rec.strings("phrases"), Source(rec.path, rec.line, rec.line))
+            LexiconEntry(
+                canonical,
+                rec.strings("phrases"),
+                Source(rec.path, rec.line, rec.line),
+                rec.text("object", required=False),
+                rec.strings("for", required=False),
+                bool(rec.get("required", bool, required=False)),
+            )
         )
-    lexicon = Lexicon.build((e.canonical, e.phrases) for e in entries)
+    lexicon = lexicon_of(entries)
     pri_root = load_yaml(d / "priors.yaml", _show(d / "priors.yaml"))
     priors: dict[str, float] = {}
     for rec in records(pri_root, "priors"):

@@ -236,11 +236,16 @@ class SafetyRule:
 
 @dataclass(frozen=True)
 class LexiconEntry:
-    """Curated synonyms: every phrase in ``phrases`` means ``canonical``."""
+    """Curated synonyms: every phrase in ``phrases`` means ``canonical``;
+    ``object``: the assembly the component ``canonical`` names belongs to ("" when
+    it names no component)."""
 
     canonical: str
     phrases: tuple[str, ...]
     source: Source
+    object: str = ""
+    scope: tuple[str, ...] = ()  # the components these synonyms hold for (all when empty)
+    required: bool = False  # a text about this component meets only reports naming it
 
 
 @dataclass(frozen=True)

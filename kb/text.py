@@ -9,11 +9,15 @@ The curated lexicon maps field vocabulary to canonical terms before stemming.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 import snowballstemmer
+
+if TYPE_CHECKING:
+    from kb.schema import LexiconEntry
 
 _STEM = snowballstemmer.stemmer("english")
 
@@ -295,7 +299,7 @@ FAULT_WORDS = frozenset(
     ]
 )
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_WORD = re.compile(r"[a-z0-9]+(?:&[a-z0-9]+)*(?:'[a-z]+)?")
 _CLAUSE_SPLIT = re.compile(
     r"[;,.!?:()\u2014\u2013]|\s-\s|\bbut\b|\bhowever\b|\balthough\b|\bthough\b|\bwhereas\b"
     r"|\byet\b|\band\b|\bwhile\b|\bplus\b|\balso\b",
@@ -307,18 +311,64 @@ CLAUSE_CACHE_SIZE = 200_000
 
 @dataclass(frozen=True)
 class Lexicon:
-    """phrase -> canonical replacement, applied longest phrase first."""
+    """phrase -> canonical replacement, applied longest phrase first; ``objects``
+    are the canonical names of components (kb/curated/lexicon.yaml)."""
 
     pairs: tuple[tuple[str, str], ...]
+    # component (canonical name) -> the assembly it belongs to
+    assemblies: tuple[tuple[str, str], ...] = ()
+    # synonyms that hold only for some components: (component, phrase, canonical)
+    scoped: tuple[tuple[str, str, str], ...] = ()
+    # components a text must share with a report to meet it (the other stations)
+    required: frozenset[str] = frozenset()
 
     @staticmethod
-    def build(entries: Iterable[tuple[str, Iterable[str]]]) -> Lexicon:
+    def build(
+        entries: Iterable[tuple[str, Iterable[str]]],
+        objects: Mapping[str, str] | None = None,
+        scoped: Iterable[tuple[str, Iterable[str], Iterable[str]]] = (),
+        required: Iterable[str] = (),
+    ) -> Lexicon:
         pairs: list[tuple[str, str]] = []
         for canonical, phrases in entries:
             for p in phrases:
                 pairs.append((p.lower(), canonical.lower()))
         pairs.sort(key=lambda kv: -len(kv[0]))
-        return Lexicon(tuple(pairs))
+        found = tuple(sorted((k.lower(), v.lower()) for k, v in (objects or {}).items()))
+        within = tuple(
+            sorted(
+                (o.lower(), p.lower(), canonical.lower())
+                for canonical, phrases, scope in scoped
+                for p in phrases
+                for o in scope
+            )
+        )
+        return Lexicon(tuple(pairs), found, within, frozenset(r.lower() for r in required))
+
+    @cached_property
+    def single(self) -> dict[str, str]:
+        """stem of a one-word phrase -> its canonical, so inflections meet it too
+        ("melt" and "melting" as "melted")."""
+        out: dict[str, str] = {}
+        for p, c in self.pairs:
+            if " " not in p and "-" not in p and p.isalpha():
+                out.setdefault(stem(p), c)
+        return out
+
+    def within(self, objects: frozenset[str]) -> Lexicon | None:
+        """The lexicon with the synonyms that hold for these components added."""
+        extra = [(p, c) for o, p, c in self.scoped if o in objects]
+        if not extra:
+            return None
+        return _scoped(self, tuple(sorted(extra)))
+
+    @cached_property
+    def objects(self) -> frozenset[str]:
+        return frozenset(k for k, _v in self.assemblies)
+
+    @cached_property
+    def assembly(self) -> dict[str, str]:
+        return dict(self.assemblies)
 
     @cached_property
     def pattern(self) -> re.Pattern[str] | None:
@@ -329,10 +379,24 @@ class Lexicon:
         return dict(self.pairs)
 
     @cached_property
+    def object_pattern(self) -> re.Pattern[str] | None:
+        """Canonical component names as they stand after the lexicon is applied."""
+        if not self.objects:
+            return None
+        alts = "|".join(re.escape(o) for o in sorted(self.objects, key=len, reverse=True))
+        return re.compile(rf"(?<![a-z0-9-])(?:{alts})(?![a-z0-9-])")
+
+    @cached_property
     def clause_cache(self) -> dict[str, list[Clause]]:
         """Clauses of texts already split with this lexicon (KB texts recur in every
         partition and question); bounded, see ``clauses``."""
         return {}
+
+
+@lru_cache(maxsize=64)
+def _scoped(base: Lexicon, extra: tuple[tuple[str, str], ...]) -> Lexicon:
+    pairs = sorted([*extra, *base.pairs], key=lambda kv: -len(kv[0]))
+    return Lexicon(tuple(pairs), base.assemblies, (), base.required)
 
 
 @lru_cache(maxsize=8)
@@ -343,6 +407,25 @@ def _lexicon_pattern(pairs: tuple[tuple[str, str], ...]) -> re.Pattern[str] | No
     return re.compile(rf"(?<![a-z0-9])(?:{alts})(?![a-z0-9])")
 
 
+# "14 units", "all the stations", "others": more than the one station reported on
+_MANY = re.compile(
+    r"\b(?:\d+|two|three|four|five|six|several|many|multiple|all(?:\s+the)?|every|whole|"
+    r"entire|other|neighbou?ring|nearby)\s+(?:\S+\s+){0,2}?stations?\b|\bothers\b"
+)
+
+
+def lexicon_of(entries: Iterable[LexiconEntry]) -> Lexicon:
+    """The matching lexicon of curated entries: synonyms, components, and the
+    synonyms that hold only for some components."""
+    items = list(entries)
+    return Lexicon.build(
+        ((e.canonical, e.phrases) for e in items if not e.scope),
+        {e.canonical: e.object for e in items if e.object},
+        ((e.canonical, e.phrases, e.scope) for e in items if e.scope),
+        (e.canonical for e in items if e.required),
+    )
+
+
 def apply_lexicon(text: str, lexicon: Lexicon | None) -> str:
     text = text.lower().replace("\u2019", "'")
     if lexicon is None or not lexicon.pairs:
@@ -350,7 +433,10 @@ def apply_lexicon(text: str, lexicon: Lexicon | None) -> str:
     pat = lexicon.pattern
     assert pat is not None
     table = lexicon.table
-    return pat.sub(lambda m: " " + table[m.group(0)] + " ", text)
+    text = pat.sub(lambda m: " " + table[m.group(0)] + " ", text)
+    if "station" in lexicon.objects:
+        text = _MANY.sub(" other stations ", text)
+    return text
 
 
 @lru_cache(maxsize=65536)
@@ -369,6 +455,10 @@ class Clause:
     fault: bool  # True: asserts a fault / abnormal state; False: asserts normal behaviour
     negated: bool
     cued: bool = True  # False: no fault word, negation or normal cue (a neutral report)
+    # the components the clause is about (canonical names), its own or, when it
+    # names none, those of the clause before it in the same sentence
+    objects: frozenset[str] = frozenset()
+    own_objects: bool = True  # False: the objects were carried over
 
 
 def _contract(w: str) -> str:
@@ -381,12 +471,28 @@ def _is_fault(tok: str) -> bool:
     return tok in FAULT_WORDS or stem(tok) in _FAULT_STEMS
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|_")
+
+
+def split_identifiers(text: str) -> str:
+    """'BmsConnectionLost' and 'CONNLEVEL_5' read as words: 'Bms Connection Lost'."""
+    return _CAMEL.sub(" ", text)
+
+
 def clause_of(text: str, lexicon: Lexicon | None) -> Clause:
     """Terms and sense of one clause. A negation scopes the next three words
     (NegEx style): "no visible damage" and "not cracked" assert normal state,
     "won't retract" and "does not start" assert a fault."""
-    norm = apply_lexicon(text, lexicon)
+    norm = apply_lexicon(split_identifiers(text), lexicon)
     toks = [_contract(w) for w in words(norm)]
+    if lexicon is not None and lexicon.single:
+        # an inflection of a one-word synonym is that synonym ("melt" as "melted")
+        canon = set(lexicon.table.values())
+        out: list[str] = []
+        for t in toks:
+            c = lexicon.single.get(stem(t)) if t not in canon else None
+            out.extend(words(c) if c else [t])
+        toks = out
     negs = [i for i, t in enumerate(toks) if t in NEGATIONS]
     faults = [i for i, t in enumerate(toks) if _is_fault(t)]
     normal = any(t in NORMAL_CUES or t in SUCCESS for t in toks)
@@ -405,10 +511,32 @@ def clause_of(text: str, lexicon: Lexicon | None) -> Clause:
         for t in toks
         if t not in STOPWORDS and t not in NEGATIONS and t not in NORMAL_CUES and not t.isdigit()
     )
-    return Clause(text.strip(), terms, fault, bool(negs), bool(faults or negs or normal))
+    objects: frozenset[str] = frozenset()
+    if lexicon is not None and lexicon.object_pattern is not None:
+        objects = frozenset(m.group(0) for m in lexicon.object_pattern.finditer(norm))
+    return Clause(text.strip(), terms, fault, bool(negs), bool(faults or negs or normal), objects)
 
 
 _FAULT_STEMS = frozenset(stem(w) for w in FAULT_WORDS)
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def _split_points(text: str, lexicon: Lexicon | None) -> list[str]:
+    """The clauses of one sentence: split at punctuation and conjunctions, but never
+    inside a lexicon phrase ("turned it off and on", "reel in and out")."""
+    low = text.lower()
+    protected: list[tuple[int, int]] = []
+    if lexicon is not None and lexicon.pattern is not None:
+        protected = [m.span() for m in lexicon.pattern.finditer(low.replace("\u2019", "'"))]
+    parts: list[str] = []
+    start = 0
+    for m in _CLAUSE_SPLIT.finditer(low):
+        if any(a < m.end() and m.start() < b for a, b in protected):
+            continue
+        parts.append(text[start : m.start()])
+        start = m.end()
+    parts.append(text[start:])
+    return parts
 
 
 def clauses(text: str, lexicon: Lexicon | None) -> list[Clause]:
@@ -418,12 +546,24 @@ def clauses(text: str, lexicon: Lexicon | None) -> list[Clause]:
         if hit is not None:
             return list(hit)
     out: list[Clause] = []
-    # lexicon first so multi-word phrases spanning punctuation-free text survive
-    for part in _CLAUSE_SPLIT.split(text.lower()):
-        if part and part.strip():
+    for sentence in _SENTENCE_END.split(text):
+        carried: frozenset[str] = frozenset()
+        for part in _split_points(sentence, lexicon):
+            if not part or not part.strip():
+                continue
             c = clause_of(part, lexicon)
-            if c.terms:
-                out.append(c)
+            if not c.terms:
+                continue
+            if c.objects:
+                carried = c.objects
+            elif carried:
+                c = replace(c, objects=carried, own_objects=False)
+            scoped = lexicon.within(c.objects) if lexicon is not None and c.objects else None
+            if scoped is not None:
+                # "the SIM tray is loose": loose as a SIM is loose (not seated)
+                d = clause_of(part, scoped)
+                c = replace(d, objects=c.objects, own_objects=c.own_objects)
+            out.append(c)
     if cache is not None:
         if len(cache) >= CLAUSE_CACHE_SIZE:
             cache.clear()
