@@ -34,6 +34,7 @@ STEP_STRENGTH = 2.0  # a step's text looked at (what it checks or mends)
 STEP_SIMILARITY = 0.5  # and only when the report says nearly the same
 MIN_SIMILARITY = 0.34
 COMMON_SHARE = 0.12
+COMMON_MIN = 3  # in a small knowledge base no word is common
 TITLE_STRENGTH = 4.0
 MAX_TEXTS_PER_CLAUSE = 40
 # a clause about one assembly meeting a text about another ("the antenna hangs
@@ -142,7 +143,7 @@ class Matcher:
                     df[t] = df.get(t, 0) + 1
         self.idf = {t: math.log(1 + n / d) for t, d in df.items()}
         # terms in more than COMMON_SHARE of the clauses ("cable") cannot carry a match alone
-        self.common = frozenset(t for t, d in df.items() if d > COMMON_SHARE * n)
+        self.common = frozenset(t for t, d in df.items() if d > max(COMMON_SHARE * n, COMMON_MIN))
         self.unknown_weight = 0.5 * (sum(self.idf.values()) / len(self.idf)) if self.idf else 1.0
         self.vocab = tuple(sorted(self.idf))
         # inverted index: term -> (text's first observable, clause index)

@@ -37,7 +37,7 @@ _CUE = re.compile(
 )
 CAMEL = re.compile(r"^[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+$|^[A-Z]{2,}[a-z]+[A-Za-z0-9]*$")
 MESSAGE = re.compile(
-    r"^(?:\*{3}\s*)?(?:error|err|warning|warn|fault|alarm|fatal error)\s*:\s*\S", re.I
+    r"^(?:\*{3}\s*)?(?:error|err|warning|warn|fault|alarm|fatal error)\s*:\s*[\w\"'\[(<]", re.I
 )
 _MARKUP = re.compile(r"[*`]+")
 

@@ -8,6 +8,7 @@ import re
 from ingest.state import IngestState, Sentence
 from ingest.tree import Item, Line
 
+_ITEM_LINE = re.compile(r"^\s*(?:\[[ xX]?\]|\(?\d{1,3}[.)]\s)")
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(*`\"'])")
 
 
@@ -16,6 +17,11 @@ def split_lines(lines: list[Line], section: str) -> list[Sentence]:
     buf = ""
     start = lines[0].number if lines else 0
     for ln in lines:
+        if buf and _ITEM_LINE.match(ln.raw or ln.text):
+            # "[ ] 24. ..." on its own line is an item of a checklist, not the sentence
+            # before it going on
+            out.append(Sentence(buf.strip(), start, ln.number - 1, section))
+            buf = ""
         if not buf:
             start = ln.number
         buf = f"{buf} {ln.text}".strip()

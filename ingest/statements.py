@@ -72,6 +72,13 @@ _ISSUE = re.compile(
     r"\b(?:is|was)\s+(?P<how>when|that)\s+(?P<x>.+)$",
     re.I,
 )
+# "This error happens if evcc is already running", "It occurs when the cable is cold"
+_HAPPENS = re.compile(
+    r"^(?:this|that|the|it)?\s*(?:error|problem|issue|message|warning|fault|behaviou?r|it)?\s*"
+    r"(?:happens|occurs|appears|shows\s+up|is\s+shown|is\s+raised|is\s+logged|is\s+reported|"
+    r"comes\s+up)\s+(?:only\s+)?(?:if|when|whenever|because)\s+(?P<x>.+)$",
+    re.I,
+)
 _ROOT = re.compile(
     r"^(?:the\s+)?(?:root\s+cause|cause|reason|explanation)\s*(?:is|was|:)\s*(?P<x>.+)$", re.I
 )
@@ -181,6 +188,8 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
     if _REASONS.match(plain):
         return Statement("lead", "", role="cause")
     if m := _ROOT.match(plain):
+        return Statement("cause", _clean(m.group("x")))
+    if m := _HAPPENS.match(plain):
         return Statement("cause", _clean(m.group("x")))
     if m := _IF.match(plain):
         cond, then = _clean(m.group("x")), _clean(m.group("y"))

@@ -301,7 +301,7 @@ FAULT_WORDS = frozenset(
 
 _WORD = re.compile(r"[a-z0-9]+(?:&[a-z0-9]+)*(?:'[a-z]+)?")
 _CLAUSE_SPLIT = re.compile(
-    r"[;,.!?:()\u2014\u2013]|\s-\s|\bbut\b|\bhowever\b|\balthough\b|\bthough\b|\bwhereas\b"
+    r"[;,.!?:\u2014\u2013]|\s-\s|\bbut\b|\bhowever\b|\balthough\b|\bthough\b|\bwhereas\b"
     r"|\byet\b|\band\b|\bwhile\b|\bplus\b|\balso\b",
 )
 
@@ -519,6 +519,7 @@ def clause_of(text: str, lexicon: Lexicon | None) -> Clause:
 
 _FAULT_STEMS = frozenset(stem(w) for w in FAULT_WORDS)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+_PAREN = re.compile(r"\(([^()]*)\)")
 
 
 def _split_points(text: str, lexicon: Lexicon | None) -> list[str]:
@@ -546,9 +547,13 @@ def clauses(text: str, lexicon: Lexicon | None) -> list[Clause]:
         if hit is not None:
             return list(hit)
     out: list[Clause] = []
-    for sentence in _SENTENCE_END.split(text):
+    for whole in _SENTENCE_END.split(text):
+        # a parenthesis is a clause of its own, and the words around it one clause:
+        # "White (R+G+B) solid" is "White solid" and "R+G+B"
+        inner = _PAREN.findall(whole)
+        sentence = _PAREN.sub(" ", whole)
         carried: frozenset[str] = frozenset()
-        for part in _split_points(sentence, lexicon):
+        for part in [*_split_points(sentence, lexicon), *inner]:
             if not part or not part.strip():
                 continue
             c = clause_of(part, lexicon)

@@ -41,6 +41,35 @@ def effect_text(condition: str) -> str:
     return t.strip(" ,.;:")
 
 
+_CHECKBOX = re.compile(r"^\s*(?:\[[ xX]?\]\s*)?(?:\d+[.)]\s*)?")
+_SHOWN_WHEN = re.compile(r"^(?P<y>.{2,60}?)\s+(?:if|when|whenever|while)\s+(?P<x>.{6,})$", re.I)
+
+
+def _shown_when(state: IngestState, text: str, line: int, end: int) -> bool:
+    """"Red LED flashing if the EVSE applies a 25% PWM": a light pattern or a code
+    and the condition that shows it."""
+    t = _CHECKBOX.sub("", strip_markup(text)).strip().rstrip(".")
+    first = re.split(r"(?<=[a-z0-9)])\.\s+", t, maxsplit=1)[0]
+    m = _SHOWN_WHEN.match(first)
+    if not m:
+        return False
+    head = m.group("y").strip(" ,:-")
+    if re.match(r"(?:you|we)\b", m.group("x"), re.I):
+        return False  # "if you are planning to ...": the reader's intent, not a condition
+    shape = shape_of(head, state.roles)
+    if shape not in ("led", "code", "message"):
+        return False
+    entry = FaultEntry(
+        Text(head, line, end),
+        shape,
+        codes=[head],
+        causes=[Text(m.group("x").strip(), line, end)],
+    )
+    faults.emit(state, entry)
+    state.claim(line, end)
+    return True
+
+
 def run(state: IngestState) -> None:
     fixed = _fixed_lines(state)
     contexts = dict(
@@ -52,6 +81,8 @@ def run(state: IngestState) -> None:
     )
     for s in state.sentences:
         if state.is_claimed(s.line_start, s.line_end) or s.line_start in fixed:
+            continue
+        if _shown_when(state, s.text, s.line_start, s.line_end):
             continue
         st = analyse(s.text, state.roles)
         if st.kind != "explained" or not st.condition:

@@ -28,6 +28,7 @@ from ingest.roles import Role
 from ingest.state import IngestState
 from ingest.statements import OBSERVED, Statement, analyse, split_sentences
 from ingest.tree import Block, Item, Section
+from kb.text import clause_of
 
 _NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*[.)]?\s+)")
 _STATUS = re.compile(r"^\[[^\]]{1,20}\]\s*")  # "[Solved] Issue20: ..."
@@ -120,7 +121,11 @@ class _Reader:
         terminal"); Y is an action when it says what to do, a cause when it
         states a problem, and what the fault looks like when it is observed."""
         cond = Text(st.condition, t.line_start, t.line_end)
-        wrong = self.roles.states_problem(st.condition) or self.roles.is_fault_phrase(st.condition)
+        # "if the cable is loose" states a fault; "if you're not experiencing any
+        # other issues" denies one
+        wrong = (
+            self.roles.states_problem(st.condition) or self.roles.is_fault_phrase(st.condition)
+        ) and clause_of(st.condition, None).fault
         then = analyse(st.text, self.roles)
         body.structured = True
         if self.roles.is_imperative(st.text) or then.kind == "action":
@@ -376,6 +381,9 @@ def run(state: IngestState) -> None:
         labelled = body.labelled and bool(body.causes)
         if not (faultish or labelled or (context and body.structured)):
             continue
+        if body.empty and faultish and body.meaning and not question:
+            # a named fault explained in plain words: the explanation is its cause
+            body.causes = body.meaning[:1]
         if body.empty:
             taken = any(state.is_claimed(b.line_start, b.line_end) for b in sec.blocks)
             if faultish and context and not question and sec.blocks and not taken:
