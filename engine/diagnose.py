@@ -186,6 +186,16 @@ class Diagnoser:
         self.code_index = CodeIndex(
             [*self.code_equipment, *(a.code for a in kb.code_aliases), *OCPP16_ERROR_CODES]
         )
+        # Causes of a code catalogue (no equipment, documented for error codes) join a
+        # partition only when the query names one of their codes: otherwise their prior
+        # mass would dilute every model's causes. In a knowledge base without any
+        # equipment there is nothing to dilute, and every cause stays reachable by text.
+        self.code_scoped: set[str] = set()
+        if any(c.equipment for c in kb.causes):
+            self.code_scoped = {c.id for c in kb.causes if not c.equipment and c.error_codes}
+        self.scoped_codes = {
+            code for c in kb.causes if c.id in self.code_scoped for code in c.error_codes
+        }
 
     def resolve_code(self, code: str) -> Resolution:
         """A given error code as the knowledge base spells it, or the closest known."""
@@ -195,25 +205,42 @@ class Diagnoser:
         return sorted({c.equipment for c in self.kb.causes if c.equipment})
 
     def partition_key(self, model: str | None, codes: Iterable[str]) -> str:
+        """The equipment a query is about ("*": any), followed by ``|CODES`` when it
+        names codes of a code catalogue (whose causes join only then)."""
+        codes = list(codes)
+        suffix = self.scope_suffix(codes)
         if model:
             want = _norm_model(model)
             for eq in self.equipment_names():
                 if want and (want in _norm_model(eq) or _norm_model(eq) in want):
-                    return eq
-            return "*"
+                    return eq + suffix
+            return "*" + suffix
         for code in codes:
-            eqs = self.code_equipment.get(code)
-            if eqs and len(eqs) == 1:
-                return next(iter(eqs))
-        return "*"
+            # a code no equipment claims (a catalogue's) does not choose the equipment
+            eqs = self.code_equipment.get(code, set()) - {""}
+            if len(eqs) == 1:
+                return next(iter(eqs)) + suffix
+        if any(self.code_equipment.get(c) == {""} for c in codes):
+            return suffix  # only codes no equipment claims: the generic causes
+        return "*" + suffix
+
+    def scope_suffix(self, codes: Iterable[str]) -> str:
+        scoped = sorted({c for c in codes if c in self.scoped_codes})
+        return f"|{','.join(scoped)}" if scoped else ""
 
     def partition(self, key: str) -> Partition:
+        """The partition of a ``partition_key``; its ``key`` is the equipment alone."""
         part = self._partitions.get(key)
         if part is None:
+            eq, _, listed = key.partition("|")
+            codes = set(listed.split(",")) if listed else set()
             causes = [
-                c for c in self.kb.causes if key == "*" or not c.equipment or c.equipment == key
+                c
+                for c in self.kb.causes
+                if (eq == "*" or not c.equipment or c.equipment == eq)
+                and (c.id not in self.code_scoped or codes & set(c.error_codes))
             ]
-            part = Partition(self.kb, key, causes, self.lexicon, self.planner.links)
+            part = Partition(self.kb, eq, causes, self.lexicon, self.planner.links)
             self._partitions[key] = part
         return part
 
@@ -515,7 +542,8 @@ class Diagnoser:
         """Explain what evidence a cause lacked or had against it."""
         q = query.lower()
         pool = list(diagnosis.all_causes)
-        part = self.partition(diagnosis.partition)
+        codes = [c.code for c in diagnosis.observation.error_codes]
+        part = self.partition(diagnosis.partition + self.scope_suffix(codes))
         found = next((rc for rc in pool if rc.cause.id == query), None) or next(
             (rc for rc in pool if q in rc.cause.title.lower()), None
         )

@@ -132,7 +132,18 @@ def test_kb_queries_by_symptom_code_and_part(client: TestClient) -> None:
     assert code["equipment"] == ["ChargePoint CT4000"]
     assert SPRING in [c["id"] for c in code["causes"]] and code["triggers"][0]["conditions"]
     ocpp = client.get("/api/kb/error-codes/EVCommunicationError").json()
-    assert ocpp["means"] == ["CP-ERR-RET"] and ocpp["causes"] == code["causes"]
+    assert ocpp["means"] == ["CP-ERR-RET"]
+    # the station code's causes, and what the code catalogue says the OCPP code means
+    own = [c for c in ocpp["causes"] if c not in code["causes"]]
+    assert [c for c in ocpp["causes"] if c in code["causes"]] == code["causes"]
+    assert [c["title"] for c in own] == [
+        "Communication failure with the vehicle (control pilot or other protocol)"
+    ]
+    mrec = client.get("/api/kb/error-codes/CX002").json()
+    assert [c["title"] for c in mrec["causes"]] == [
+        "Ground fault circuit interrupter has been activated"
+    ]
+    assert mrec["triggers"][0]["source"]["path"] == "manuals/station-error-codes.md"
     missing = client.get("/api/kb/error-codes/NOPE-1")
     assert missing.status_code == 404 and "NOPE-1" in missing.json()["detail"]
 

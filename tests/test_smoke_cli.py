@@ -17,4 +17,5 @@ def test_ingest_then_export_round_trips_json(tmp_path: Path) -> None:
         "chargepoint-ct4000-cable-retractor",
         "chargepoint-ct4000-lte-module",
         "j1772-stuck-release-button",
+        "station-error-codes",
     }

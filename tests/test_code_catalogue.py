@@ -1,0 +1,92 @@
+"""The error-code catalogue (manuals/station-error-codes.md): ChargeX MREC codes and
+OCPP 1.6 ChargePointErrorCode values compiled like any manual, checked against the
+corpus notes they come from; diagnosed like a station code; and a catalogue of
+equipment-free codes does not dilute any model's ranking."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+from engine.diagnose import Diagnoser
+from kb.schema import KnowledgeBase
+from tests.conftest import ROOT, SHARED
+
+NOTES = SHARED / "corpus" / "notes"
+CATALOGUE = "manuals/station-error-codes.md"
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with open(NOTES / name, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def without_catalogue() -> KnowledgeBase:
+    from ingest.pipeline import compile_paths
+
+    old = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        seeds = sorted(p for p in Path("manuals").glob("*.md") if p.as_posix() != CATALOGUE)
+        return compile_paths(seeds)
+    finally:
+        os.chdir(old)
+
+
+def test_every_mapped_chargex_and_ocpp16_code_is_a_cited_error_code(seed_kb: KnowledgeBase) -> None:
+    codes = {e.code: e for e in seed_kb.error_codes if e.source.path == CATALOGUE}
+    mrec = {r["vendorErrorCode"] for r in _rows("everest_mrec_to_ocpp16.csv")} - {""}
+    ocpp = {r["errorCode"] for r in _rows("ocpp16_chargepointerrorcode.csv")} - {"NoError"}
+    assert len(mrec) >= 20 and len(ocpp) == 15
+    assert mrec | ocpp <= set(codes), sorted((mrec | ocpp) - set(codes))
+    lines = (ROOT / CATALOGUE).read_text().splitlines()
+    for code, ec in codes.items():
+        cited = "\n".join(lines[ec.source.line_start - 1 : ec.source.line_end])
+        assert code in cited, (code, ec.source)
+    causes = {c.id: c for c in seed_kb.causes}
+    for code in mrec | ocpp:
+        mine = [c for c in causes.values() if code in c.error_codes]
+        assert mine and all(c.fixes or c.tests for c in mine), f"{code}: no cause with steps"
+
+
+def test_chargex_code_is_diagnosed_like_a_station_code(seed_kb: KnowledgeBase) -> None:
+    d = Diagnoser(seed_kb)
+    for model in (None, "ChargePoint CT4000"):
+        r = d.diagnose("", "CX002", model)
+        assert r.causes[0].cause.title == "Ground fault circuit interrupter has been activated"
+        assert r.plan is not None and r.plan.steps
+        assert not r.warnings
+    assert d.diagnose("", "cx025").causes[0].cause.title == "The latch on the connector is broken"
+
+
+def test_unknown_code_is_shown_as_unknown_with_the_closest(seed_kb: KnowledgeBase) -> None:
+    r = Diagnoser(seed_kb).diagnose("station faulted", "CX099")
+    (warning,) = r.warnings
+    assert warning.startswith("unknown error code 'CX099'; closest known: CX0")
+
+
+QUERIES = [
+    ("cable hangs loose and will not retract", "CP-ERR-RET", None),
+    ("cable hangs loose and will not retract", None, "ChargePoint CT4000"),
+    ("modem keeps dropping offline", "CP-ERR-WIFI", None),
+    ("charging handle release button stuck", None, None),
+]
+
+
+@pytest.mark.parametrize("text,code,model", QUERIES)
+def test_the_catalogue_does_not_dilute_other_rankings(
+    seed_kb: KnowledgeBase,
+    without_catalogue: KnowledgeBase,
+    text: str,
+    code: str | None,
+    model: str | None,
+) -> None:
+    def ranking(kb: KnowledgeBase) -> list[tuple[str, float]]:
+        r = Diagnoser(kb).diagnose(text, code, model)
+        return [(rc.cause.id, round(rc.confidence, 6)) for rc in r.causes]
+
+    assert ranking(seed_kb) == ranking(without_catalogue)
