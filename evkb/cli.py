@@ -436,6 +436,21 @@ def cmd_station_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_station_show(args: argparse.Namespace) -> int:
+    store = _accounts(args).store
+    st = store.station(args.id)
+    if st is None:
+        raise KBError(f"station {args.id!r} is not registered (evkb station list)")
+    model = f"{st.vendor} {st.model}".strip() or "-"
+    print(f"{st.id}\t{model}\t{st.equipment or '-'}\tlast seen {st.last_seen or 'never'}")
+    for evse, connector, status, at in store.connectors(st.id):
+        print(f"  EVSE {evse} connector {connector}: {status} (station time {at})")
+    for e in store.audit_log(subject=f"station:{st.id}", limit=max(1, args.limit)):
+        detail = ", ".join(f"{k}={v}" for k, v in e.detail.items())
+        print(f"  {e.at}  {e.action}  {e.actor}" + (f"  {detail}" if detail else ""))
+    return 0
+
+
 def _group_help(group: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     """A command group run without a subcommand prints its help and exits 2."""
 
@@ -794,6 +809,17 @@ def _add_station(sub: Subparsers) -> None:
     )
     _db_arg(ls)
     ls.set_defaults(func=cmd_station_list)
+    show = ssub.add_parser(
+        "show",
+        help="a station's connectors and history",
+        description="Show a station: model, the availability each connector reported last, "
+        "and its history (security events, refused connections, stale reports), newest "
+        "first.",
+    )
+    show.add_argument("id", metavar="ID", help="station id")
+    show.add_argument("--limit", type=int, default=50, help="history entries (default 50)")
+    _db_arg(show)
+    show.set_defaults(func=cmd_station_show)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,6 +1,7 @@
-"""OCPP 1.6J fault intake: a minimal central system at ``/ocpp/{station_id}``.
+"""OCPP fault intake: a minimal central system at ``/ocpp/{station_id}`` speaking
+OCPP 1.6J (subprotocol ``ocpp1.6``) and OCPP 2.0.1 (``ocpp2.0.1``).
 
-Security profiles 1 and 2 of OCPP 1.6: a station authenticates on the WebSocket
+Security profiles 1 and 2, for both versions: a station authenticates on the WebSocket
 upgrade with HTTP Basic auth (username = its id, password = the one `evkb station
 add` gave it); an unknown station or a wrong password gets 401 and no connection.
 Over TLS (``evkb serve --ssl-certfile/--ssl-keyfile``) that is profile 2. Upgrades
@@ -17,6 +18,12 @@ stays up. Messages larger than ``WS_MAX_SIZE`` are refused by the server before
 they are buffered (close code 1009). A StatusNotification whose timestamp is not
 newer than the connector's last accepted state change (a replay, or a message
 delayed past a later one) reopens or recovers nothing; it is noted.
+
+OCPP 2.0.1 (``CentralSystem201``): StatusNotification carries only a connector's
+availability; a fault arrives as a NotifyEvent about a component, which opens or
+updates the work order of that station, EVSE, connector and component (diagnosed by
+its ``techCode``); ``cleared`` notes the recovery. SecurityEventNotification is
+kept on the station's history (the audit trail).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import binascii
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,16 +46,23 @@ from ocpp.exceptions import (
 )
 from ocpp.messages import CallError, unpack
 from ocpp.routing import on
-from ocpp.v16 import ChargePoint, call_result
+from ocpp.v16 import ChargePoint as ChargePoint16
+from ocpp.v16 import call_result
 from ocpp.v16.enums import Action, RegistrationStatus
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call_result as result201
+from ocpp.v201.enums import Action as Action201
+from ocpp.v201.enums import RegistrationStatusEnumType
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from evkb.limits import MAX_FRAME, MAX_NAME, MAX_NESTING, MAX_PORT
+from evkb.limits import MAX_CODE, MAX_FRAME, MAX_NAME, MAX_NESTING, MAX_PORT
 from evkb.service import Service
 
 LOG = logging.getLogger("evkb.ocpp")
 SUBPROTOCOL = "ocpp1.6"
+SUBPROTOCOL_201 = "ocpp2.0.1"
+SUBPROTOCOLS = (SUBPROTOCOL_201, SUBPROTOCOL)
 HEARTBEAT_S = 300
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKETS = re.compile(r"[\[\]{}]")
@@ -80,14 +94,17 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class CentralSystem(ChargePoint):  # type: ignore[misc]
-    def __init__(self, station_id: str, connection: _Connection, service: Service) -> None:
-        super().__init__(station_id, connection)
-        self.service = service
+class _Guarded:
+    """What both protocol versions share: a frame the library cannot parse gets a
+    CALLERROR instead of being dropped silently, and no handler error can end the
+    connection."""
+
+    id: str
+    service: Service
+    _send: Callable[[str], Awaitable[None]]  # the library's
 
     async def route_message(self, raw_msg: str) -> None:
-        """As the library's, but a frame it cannot parse gets a CALLERROR instead of
-        being dropped silently, and no handler error can end the connection."""
+        """As the library's, guarded (see the class)."""
         if len(raw_msg) > MAX_FRAME:
             await self._send(_call_error(raw_msg, ProtocolError(description="frame too large")))
             return
@@ -106,10 +123,18 @@ class CentralSystem(ChargePoint):  # type: ignore[misc]
             )
             return
         try:
-            await super().route_message(raw_msg)
+            await super().route_message(raw_msg)  # type: ignore[misc]
         except Exception as e:  # never let one bad frame close the station's connection
             LOG.exception("%s: error handling %s", self.id, raw_msg[:200])
             await self._send(_call_error(raw_msg, e))
+
+
+class CentralSystem(_Guarded, ChargePoint16):  # type: ignore[misc]
+    """OCPP 1.6J."""
+
+    def __init__(self, station_id: str, connection: _Connection, service: Service) -> None:
+        super().__init__(station_id, connection)
+        self.service = service
 
     @on(Action.boot_notification)
     async def on_boot(self, charge_point_vendor: str, charge_point_model: str, **extra: Any) -> Any:
@@ -154,8 +179,163 @@ class CentralSystem(ChargePoint):  # type: ignore[misc]
             )
         else:
             await to_thread.run_sync(lambda: svc.station_recovered(self.id, connector_id, status))
+        if fresh:
+            # a 1.6 connector is what 2.0.1 calls an EVSE (the order's port)
+            one = 0 if connector_id == 0 else 1
+            when = at or station_time(_now()) or ""
+            await to_thread.run_sync(
+                lambda: svc.station_availability(self.id, connector_id, one, status, when)
+            )
         await to_thread.run_sync(svc.station_seen, self.id)
         return call_result.StatusNotification()
+
+
+class CentralSystem201(_Guarded, ChargePoint201):  # type: ignore[misc]
+    """OCPP 2.0.1: faults arrive as NotifyEvent (StatusNotification carries only a
+    connector's availability)."""
+
+    def __init__(self, station_id: str, connection: _Connection, service: Service) -> None:
+        super().__init__(station_id, connection)
+        self.service = service
+
+    @on(Action201.boot_notification)
+    async def on_boot(self, charging_station: dict[str, Any], reason: str, **_: Any) -> Any:
+        vendor = str(charging_station.get("vendor_name", ""))
+        model = str(charging_station.get("model", ""))
+        fields = {
+            "serial": str(charging_station.get("serial_number", "") or ""),
+            "firmware": str(charging_station.get("firmware_version", "") or ""),
+        }
+        await to_thread.run_sync(
+            lambda: self.service.station_boot(self.id, vendor, model, **fields)
+        )
+        return result201.BootNotification(
+            current_time=_now(), interval=HEARTBEAT_S, status=RegistrationStatusEnumType.accepted
+        )
+
+    @on(Action201.heartbeat)
+    async def on_heartbeat(self, **_: Any) -> Any:
+        await to_thread.run_sync(self.service.station_seen, self.id)
+        return result201.Heartbeat(current_time=_now())
+
+    @on(Action201.status_notification)
+    async def on_status(
+        self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **_: Any
+    ) -> Any:
+        evse, connector = _id("evseId", evse_id), _id("connectorId", connector_id)
+        at = station_time(timestamp) or _now()
+        svc = self.service
+        subject = f"connector {evse}/{connector}"
+        if await to_thread.run_sync(lambda: svc.store.accept_subject_change(self.id, subject, at)):
+            await to_thread.run_sync(
+                lambda: svc.station_availability(self.id, evse, connector, connector_status, at)
+            )
+        else:
+            await to_thread.run_sync(
+                lambda: svc.station_stale(self.id, evse, at, f"{subject} {connector_status}")
+            )
+        await to_thread.run_sync(svc.station_seen, self.id)
+        return result201.StatusNotification()
+
+    @on(Action201.notify_event)
+    async def on_event(self, event_data: list[Any], **_: Any) -> Any:
+        for ev in event_data:
+            await to_thread.run_sync(self._event, ev)
+        await to_thread.run_sync(self.service.station_seen, self.id)
+        return result201.NotifyEvent()
+
+    def _event(self, ev: dict[str, Any]) -> None:
+        """One EventData: a problem of a component opens or updates its work order,
+        ``cleared`` notes the recovery; other events (periodic values, deltas that
+        report no problem) change nothing."""
+        comp = ev.get("component") or {}
+        var = ev.get("variable") or {}
+        where = comp.get("evse") or {}
+        evse = _id("evseId", where["id"]) if "id" in where else None
+        has_connector = where.get("connector_id") is not None
+        connector = _id("connectorId", where["connector_id"]) if has_connector else None
+        component = _named(comp)
+        variable = _named(var)
+        value = str(ev.get("actual_value", ""))[:200]
+        code = str(ev.get("tech_code") or "")
+        info = str(ev.get("tech_info") or "")[:500]
+        cleared = ev.get("cleared") is True
+        if not cleared and not is_problem(variable, value, code):
+            return
+        svc = self.service
+        at = station_time(ev.get("timestamp")) or _now()
+        key = f"event {evse or 0}/{connector or 0} {component}"
+        if not svc.store.accept_subject_change(self.id, key, at):
+            state = "cleared" if cleared else f"{variable} = {value}"
+            svc.station_stale(self.id, evse or 0, at, f"{component} {state}")
+            return
+        if cleared:
+            what = f"station reports {component} cleared ({variable} = {value})"
+            svc.station_event_cleared(
+                self.id, evse=evse, connector=connector, component=component, what=what
+            )
+            return
+        svc.station_event_fault(
+            self.id,
+            evse=evse,
+            connector=connector,
+            component=component,
+            variable=variable,
+            value=value,
+            tech_code=code[:MAX_CODE],
+            tech_info=info,
+        )
+
+    @on(Action201.security_event_notification)
+    async def on_security_event(self, type: str, timestamp: str, **extra: Any) -> Any:
+        info = str(extra.get("tech_info") or "")[:500]
+        at = station_time(timestamp) or _now()
+        await to_thread.run_sync(
+            lambda: self.service.station_security_event(self.id, type, at, info)
+        )
+        return result201.SecurityEventNotification()
+
+
+# variables whose value reports a component's problem (OCPP 2.0.1 part 2, the
+# standardized variables: a component's Problem, a protection device's Tripped)
+_PROBLEM_VARIABLES = ("problem", "tripped")
+
+
+def is_problem(variable: str, value: str, tech_code: str) -> bool:
+    """Whether an event reports a problem (rather than a reading or a recovery): it
+    carries a techCode, sets Problem or Tripped, or reports a Faulted state.
+
+    >>> is_problem("Problem", "true", ""), is_problem("Power", "7400", "")
+    (True, False)
+    >>> is_problem("AvailabilityState", "Faulted", ""), is_problem("Power", "0", "CX015")
+    (True, True)
+    >>> is_problem("Problem", "false", "")
+    False
+    """
+    if tech_code:
+        return True
+    name = variable.split("[", 1)[0].strip().lower()
+    v = value.strip().lower()
+    if name in _PROBLEM_VARIABLES:
+        return v not in ("false", "0", "")
+    return v == "faulted"
+
+
+def _named(part: dict[str, Any]) -> str:
+    """A component or variable as ``Name`` or ``Name[instance]``."""
+    name = str(part.get("name", ""))[:MAX_NAME]
+    inst = str(part.get("instance", "") or "")[:MAX_NAME]
+    return f"{name}[{inst}]" if inst else name
+
+
+def _id(name: str, v: Any) -> int:
+    """An EVSE or connector id, checked like a 1.6 connector id (the EVSE is the
+    work order's port)."""
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_PORT:
+        raise PropertyConstraintViolationError(
+            description=f"{name} must be 0 to {MAX_PORT}, not {v!r}"
+        )
+    return v
 
 
 def nesting(raw: str) -> int:
@@ -260,12 +440,14 @@ async def serve_station(
         )
         return
     offered = [p.strip() for p in ws.headers.get("sec-websocket-protocol", "").split(",")]
-    if SUBPROTOCOL not in offered:
+    chosen = next((p for p in offered if p in SUBPROTOCOLS), None)
+    if chosen is None:
         # RFC 6455: refuse the handshake when no protocol we speak is offered
         await ws.close(code=1002)
         return
-    await ws.accept(subprotocol=SUBPROTOCOL)
-    cp = CentralSystem(station_id, _Connection(ws), service)
+    await ws.accept(subprotocol=chosen)
+    kind = CentralSystem201 if chosen == SUBPROTOCOL_201 else CentralSystem
+    cp = kind(station_id, _Connection(ws), service)
     try:
         await cp.start()
     except WebSocketDisconnect:

@@ -235,6 +235,25 @@ MIGRATIONS: list[list[Statement]] = [
                 BEGIN SELECT RAISE(ABORT, 'workorders is append-only'); END""",
         },
     ],
+    # OCPP 2.0.1: connector availability, replay clocks per reported subject (an
+    # EVSE's connector, a component), a station's history read by subject
+    [
+        """CREATE TABLE connector_status (
+            station TEXT NOT NULL,
+            evse INTEGER NOT NULL,
+            connector INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (station, evse, connector)
+        )""",
+        """CREATE TABLE state_clocks (
+            station TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            last_change TEXT NOT NULL,
+            PRIMARY KEY (station, subject)
+        )""",
+        "CREATE INDEX audit_log_subject ON audit_log (subject, id)",
+    ],
 ]
 # the upgrade lock shared by every process migrating the same PostgreSQL database
 _MIGRATION_LOCK = 4242001
@@ -941,18 +960,62 @@ class Store:
             ).fetchone()
             return row is not None
 
+    def accept_subject_change(self, sid: str, subject: str, at: str) -> bool:
+        """As ``accept_state_change``, for anything else a station reports state
+        changes of (an OCPP 2.0.1 connector or component): True when ``at`` is newer
+        than the last change accepted for that subject, and records it."""
+        with self.tx() as c:
+            row = c.execute(
+                "UPDATE state_clocks SET last_change = ? "
+                "WHERE station = ? AND subject = ? AND last_change < ? RETURNING subject",
+                (at, sid, subject, at),
+            ).fetchone()
+            if row is not None:
+                return True
+            row = c.execute(
+                "INSERT INTO state_clocks (station, subject, last_change) VALUES (?, ?, ?) "
+                "ON CONFLICT (station, subject) DO NOTHING RETURNING subject",
+                (sid, subject, at),
+            ).fetchone()
+            return row is not None
+
+    def connector_seen(self, sid: str, evse: int, connector: int, status: str, at: str) -> None:
+        """Record a connector's availability (Available, Occupied, Faulted, ...)."""
+        with self.tx() as c:
+            c.execute(
+                "INSERT INTO connector_status (station, evse, connector, status, at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (station, evse, connector) "
+                "DO UPDATE SET status = excluded.status, at = excluded.at",
+                (sid, evse, connector, status, at),
+            )
+
+    def connectors(self, sid: str) -> List[tuple[int, int, str, str]]:
+        """(evse, connector, status, at) of a station's connectors, as last reported."""
+        with self.tx(write=False) as c:
+            rows = c.execute(
+                "SELECT evse, connector, status, at FROM connector_status "
+                "WHERE station = ? ORDER BY evse, connector",
+                (sid,),
+            ).fetchall()
+        return [(int(e), int(n), str(s), str(a)) for e, n, s, a in rows]
+
     # ------------------------------------------------------------ audit
 
     def audit(self, actor: str, action: str, subject: str, **detail: Any) -> None:
         with self.tx() as c:
             audit(c, actor, action, subject, detail)
 
-    def audit_log(self, *, limit: int = 100, offset: int = 0) -> List[AuditEntry]:
+    def audit_log(
+        self, *, limit: int = 100, offset: int = 0, subject: str | None = None
+    ) -> List[AuditEntry]:
+        """The audit trail, newest first; ``subject`` (e.g. ``station:ID``) keeps only
+        what concerns it (a station's history: refused connections, security events)."""
+        where, params = ("WHERE subject = ? ", [subject]) if subject is not None else ("", [])
         with self.tx(write=False) as c:
             rows = c.execute(
                 "SELECT id, at, actor, action, subject, detail FROM audit_log "
-                "ORDER BY id DESC LIMIT ? OFFSET ?",
-                (max(0, min(limit, MAX_LIST)), max(0, offset)),
+                f"{where}ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*params, max(0, min(limit, MAX_LIST)), max(0, offset)),
             ).fetchall()
         return [
             AuditEntry(int(i), str(a), str(who), str(act), str(s), json.loads(d or "{}"))

@@ -265,21 +265,99 @@ class Service:
         vendor_error_code: str = "",
         info: str = "",
     ) -> tuple[WorkOrder, bool]:
-        """A StatusNotification reporting a fault: open (or find) the work order for
-        it, with the diagnosis for the error. Returns (order, created)."""
-        actor = f"station:{sid}"
-        station = self.store.station(sid)
-        model = (f"{station.vendor} {station.model}".strip() if station else "") or None
+        """An OCPP 1.6 StatusNotification reporting a fault: open (or find) the work
+        order for it, with the diagnosis for the error. Returns (order, created)."""
         codes = [c for c in (vendor_error_code, error_code) if c and c != "NoError"]
-        known = {e.code for e in self.kb.error_codes} | {a.code for a in self.kb.code_aliases}
-        error = next((c for c in codes if c in known), codes[0] if codes else "")
-        text = info or f"station reported {status}" + (f" ({', '.join(codes)})" if codes else "")
-        port = connector or None
-        key = f"{sid}|{connector}|{error or status}"
+        error, note = self._known_code(codes)
+        what = f"station reported {status}" + (f" ({', '.join(codes)})" if codes else "")
+        text = info or what
+        return self._fault_order(
+            sid,
+            key=f"{sid}|{connector}|{error or status}",
+            port=connector or None,
+            error=error,
+            text=text + note,
+        )
+
+    def station_event_fault(
+        self,
+        sid: str,
+        *,
+        evse: int | None,
+        connector: int | None,
+        component: str,
+        variable: str,
+        value: str,
+        tech_code: str = "",
+        tech_info: str = "",
+    ) -> tuple[WorkOrder, bool]:
+        """An OCPP 2.0.1 NotifyEvent reporting a problem of a component: open (or
+        update) the work order for that station, EVSE, connector and component, with
+        the diagnosis for its ``techCode``. Returns (order, created)."""
+        error, note = self._known_code([tech_code] if tech_code else [])
+        where = component + (f" of EVSE {evse}" if evse else "")
+        where += f" connector {connector}" if evse and connector else ""
+        what = f"station reported {where}: {variable} = {value}"
+        if tech_code:
+            what += f" ({tech_code})"
+        text = f"{tech_info}. {what}" if tech_info else what
+        return self._fault_order(
+            sid,
+            key=event_key(sid, evse, connector, component),
+            port=evse or None,
+            error=error,
+            text=text + note,
+        )
+
+    def station_event_cleared(
+        self, sid: str, *, evse: int | None, connector: int | None, component: str, what: str
+    ) -> WorkOrder | None:
+        """A NotifyEvent with ``cleared``: note the recovery on the open order of that
+        component, if there is one."""
+        order = self.store.find_open_fault(event_key(sid, evse, connector, component))
+        if order is None:
+            return None
+        self.store.add_event(order.id, "recovered", what, actor=f"station:{sid}")
+        return self.store.get(order.id)
+
+    def station_availability(
+        self, sid: str, evse: int, connector: int, status: str, at: str
+    ) -> None:
+        """An OCPP 2.0.1 StatusNotification: the connector's availability."""
+        self.store.connector_seen(sid, evse, connector, status, at)
+
+    def station_security_event(self, sid: str, kind: str, at: str, tech_info: str = "") -> None:
+        """A SecurityEventNotification, kept on the station's history (audit trail)."""
+        detail = {"type": kind, "at": at} | ({"tech_info": tech_info} if tech_info else {})
+        self.store.audit(f"station:{sid}", "security event", f"station:{sid}", **detail)
+
+    def _known_code(self, codes: Sequence[str]) -> tuple[str, str]:
+        """The code to diagnose a station's report by: the first the knowledge base
+        knows (in its spelling), else the first given, which the diagnosis then shows
+        as unknown. Also a note naming the given codes it does not know, with the
+        closest known ones, for the order's observations."""
+        d = api.diagnoser(self.kb)
+        known, unknown = [], []
+        for c in codes:
+            r = d.resolve_code(c)
+            if r.code is not None:
+                known.append(r.code)
+            else:
+                near = ", ".join(r.closest) or "none"
+                unknown.append(f"{c} is an unknown code (closest known: {near})")
+        error = known[0] if known else (codes[0] if codes else "")
+        return error, "".join(f"; {u}" for u in unknown)
+
+    def _fault_order(
+        self, sid: str, *, key: str, port: int | None, error: str, text: str
+    ) -> tuple[WorkOrder, bool]:
+        actor = f"station:{sid}"
         existing = self.store.find_open_fault(key)
         if existing is not None:
             self.store.add_event(existing.id, "reported again", text, actor=actor)
             return self.store.get(existing.id), False
+        station = self.store.station(sid)
+        model = (f"{station.vendor} {station.model}".strip() if station else "") or None
         q = Query(text[:MAX_TEXT], error or None, model)
         d = self.diagnose(q)
         equipment = self.equipment_of(d) or (station.equipment if station else "")
@@ -307,6 +385,12 @@ class Service:
             )
             noted.append(self.store.get(o.id))
         return noted
+
+
+def event_key(sid: str, evse: int | None, connector: int | None, component: str) -> str:
+    """The open-fault key of an OCPP 2.0.1 component problem: station, EVSE,
+    connector and component (a repeat report or its clearing finds the order)."""
+    return f"{sid}|evse {evse or 0}/{connector or 0}|{component}"
 
 
 def _snapshot(d: Diagnosis, q: Query) -> dict[str, Any]:

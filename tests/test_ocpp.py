@@ -144,6 +144,35 @@ def test_ocpp_error_code_alone_maps_to_the_station_code(server: str) -> None:
     assert all("cable-retractor" in i or i.startswith(CATALOGUE) for i in ids), ids
 
 
+def test_chargex_code_in_vendor_error_code_is_diagnosed_like_a_station_code(
+    server: str,
+) -> None:
+    async def script(cp: ChargePoint) -> None:
+        await cp.call(
+            call.BootNotification(charge_point_model="CT4000", charge_point_vendor="ChargePoint")
+        )
+        # as EVerest sends ChargeX MREC codes: the closest 1.6 code plus CX0nn
+        await cp.call(
+            status(1, ChargePointStatus.faulted, ChargePointErrorCode.ground_failure, "CX002")
+        )
+        await cp.call(status(2, ChargePointStatus.faulted, ChargePointErrorCode.other_error,
+                             "CX099"))  # fmt: skip
+
+    asyncio.run(with_charge_point(server, "CT-X", script))
+    by_port = {o["port"]: o for o in orders(server, station="CT-X")}
+    gfci = httpx.get(f"{server}/api/workorders/{by_port[1]['id']}", headers=API).json()
+    assert gfci["error"] == "CX002" and gfci["equipment"] == "ChargePoint CT4000"
+    top = gfci["diagnosis"]["causes"][0]
+    # CX002 and GroundFailure mean the same: a catalogue row of either comes first
+    assert top["title"].startswith("Ground fault circuit interrupter")
+    assert top["sources"][0]["path"] == "manuals/station-error-codes.md"
+    assert gfci["diagnosis"]["procedure"]
+    # an unknown vendor code: accepted, recorded on the order, shown as unknown
+    other = httpx.get(f"{server}/api/workorders/{by_port[2]['id']}", headers=API).json()
+    assert other["error"] == "OtherError"
+    assert "CX099 is an unknown code (closest known:" in other["observations"]
+
+
 def test_a_new_fault_after_closing_opens_a_new_order(server: str) -> None:
     fault = status(1, ChargePointStatus.faulted, ChargePointErrorCode.other_error, "CP-ERR-WIFI")
 
@@ -214,9 +243,9 @@ def test_one_bad_station_does_not_disturb_another(server: str) -> None:
     assert httpx.get(f"{server}/api/health").json()["status"] == "ok"
 
 
-def test_handshake_without_the_ocpp16_subprotocol_is_refused(server: str) -> None:
+def test_handshake_without_an_ocpp_subprotocol_we_speak_is_refused(server: str) -> None:
     async def handshake() -> None:
-        async with connect(server, "CT-1", subprotocols=["ocpp2.0.1"]) as ws:
+        async with connect(server, "CT-1", subprotocols=["ocpp2.1"]) as ws:
             # accepted by mistake, the connection would stay open: fail, do not hang
             await asyncio.wait_for(ws.recv(), timeout=10)
 
