@@ -284,6 +284,7 @@ def finish(state: IngestState) -> None:
                 f"{titled[0].title!r} reads as troubleshooting, but no fault, cause or "
                 "action could be structured from the document",
             )
+    _codes_named_in_faults(state)
     causes = state.get("causes")
     for i, c in enumerate(causes):
         codes = state.cause_codes.get(c.id)
@@ -300,6 +301,23 @@ def finish(state: IngestState) -> None:
                 fixes=tuple(dict.fromkeys([*c.fixes, *links[1]])),
             )
         causes[i] = upd
+
+
+def _codes_named_in_faults(state: IngestState) -> None:
+    """A fault written with the document's own codes ("Battery Overheating +
+    ChargeBlocked") is a fault of those codes too."""
+    known = sorted({e.code for e in state.get("error_codes") if len(e.code) >= 4}, key=len)
+    if not known:
+        return
+    pattern = re.compile(
+        r"(?<![\w-])(?:" + "|".join(re.escape(k) for k in reversed(known)) + r")(?![\w-])"
+    )
+    for e in state.get("evidence"):
+        if e.kind != "symptom" or state.cause_codes.get(e.cause):
+            continue
+        found = list(dict.fromkeys(pattern.findall(e.text)))
+        if found:
+            state.cause_codes[e.cause] = found
 
 
 def emit_cause_list(state: IngestState, causes: list[Text], codes: list[str]) -> list[Cause]:

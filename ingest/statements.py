@@ -53,7 +53,7 @@ _MEANS = re.compile(
 _BECAUSE = re.compile(
     r"^(?P<y>.*?)\b(?:(?:is|are|was|were|be)\s+)?(?:(?:most|very|highly)\s+)?(?:likely\s+)?"
     r"(?:(?:the\s+case\s+)?because(?:\s+of)?|due\s+to|caused\s+by|as\s+a\s+result\s+of|"
-    r"the\s+result\s+of|is\s+the\s+reason|results?\s+from)\s+(?P<x>.+)$",
+    r"the\s+result\s+of|is\s+the\s+reason|results?\s+from)\s+(?:the\s+fact\s+that\s+)?(?P<x>.+)$",
     re.I,
 )
 # "This seems to be an issue with X", "It is most likely an issue with X", "Likely X"
@@ -61,7 +61,7 @@ _LIKELY = re.compile(
     r"^(?:(?:this|it|that)\s+(?:seems\s+to\s+be|is|could\s+be|may\s+be|might\s+be|"
     r"is\s+probably|is\s+most\s+likly|is\s+most\s+likely|is\s+likely)\s+)?"
     r"(?:(?:most\s+|very\s+)?(?:likely|likly|probably)\s+)?(?:an?\s+)?"
-    r"(?:issue|problem|bug|fault|defect|mistake|error)\s+(?:with|in)\s+(?P<x>.+)$"
+    r"(?P<what>issue|problem|bug|fault|defect|mistake|error)\s+(?P<prep>with|in)\s+(?P<x>.+)$"
     r"|^(?:(?:most\s+)?likely|probably|possibly|maybe|perhaps)[,:]?\s+(?P<x2>.+)$",
     re.I,
 )
@@ -77,6 +77,12 @@ _HAPPENS = re.compile(
     r"^(?:this|that|the|it)?\s*(?:error|problem|issue|message|warning|fault|behaviou?r|it)?\s*"
     r"(?:happens|occurs|appears|shows\s+up|is\s+shown|is\s+raised|is\s+logged|is\s+reported|"
     r"comes\s+up)\s+(?:only\s+)?(?:if|when|whenever|because)\s+(?P<x>.+)$",
+    re.I,
+)
+# "Some devices react slowly to commands - if this happens, a desync is flagged"
+_THIS_HAPPENS = re.compile(
+    r"^(?P<x>.{12,}?)\s*(?:\s[-\u2013\u2014]\s|[;,:]|\.)\s*(?:and\s+)?(?:if|when|whenever|once)\s+"
+    r"(?:this|that|it)\s+(?:happens|occurs|is\s+the\s+case)\s*,?\s*(?P<y>.{6,})$",
     re.I,
 )
 _ROOT = re.compile(
@@ -97,7 +103,26 @@ _IF = re.compile(
     r"(?:\s*[,;:]\s*(?:then\s+)?|\s+then\s+)(?P<y>.+)$",
     re.I,
 )
-_IF_TAIL = re.compile(r"^(?P<y>.+?),?\s+(?:if|when|unless)\s+(?P<x>.+)$", re.I)
+_IF_TAIL = re.compile(r"^(?P<y>[^,;:]{6,}?),?\s+(?:if|whenever|once)\s+(?P<x>[^,;:]{6,})$", re.I)
+# "This can lead to multiple restarts", "X results in Y"
+_LEADS = re.compile(
+    r"^(?P<x>.{3,}?)\s+(?:(?:can|could|may|will|might)\s+(?:also\s+)?)?"
+    r"(?:lead|leads|led|result|results|resulted)\s+(?:to|in)\s+(?P<y>.{6,})$",
+    re.I,
+)
+# "The cable cross-section can also have an influence", "X may play a role"
+_INFLUENCE = re.compile(
+    r"^(?P<x>.{6,}?)\s+(?:can|could|may|might|will|does|do)\s+(?:also\s+)?"
+    r"(?:have\s+an?\s+(?:\w+\s+)?(?:influence|effect|impact)|play\s+a\s+(?:\w+\s+)?role|"
+    r"be\s+(?:the|a)\s+(?:culprit|reason|cause))(?:\s+(?:on|in)\s+(?:this|it|that))?\.?$",
+    re.I,
+)
+# "... and you most likely inserted an invalid serial number"
+_YOU_LIKELY = re.compile(
+    r"^(?:.*?\b(?:and|so|then)\s+)?(?:you|someone|the\s+user)\s+(?:most\s+|very\s+)?"
+    r"(?:likely|probably)\s+(?P<x>\w+ed\b.{4,})$",
+    re.I,
+)
 _LEAD_CAUSE = re.compile(
     r"\b(?:reasons?|causes?|due\s+to|because|caused|signals?|indicates?|means?|"
     r"explanations?|arsak(?:er)?|orsak(?:er)?|dette\s+betyr|either)\b|\bwhen\s*:?\s*$",
@@ -123,6 +148,11 @@ _PRONOUN = re.compile(
     r"seems\s+to\s+be))?(?:\s+(?:most|very|highly))?(?:\s+likely)?(?:\s+the\s+case)?$",
     re.I,
 )
+
+
+# a subject that points back at an earlier sentence ("This is unsupported and ...",
+# "Since Q is high, this ...")
+_ANAPHORIC = re.compile(r"^(?:this|it|that|which|these|they)\b|\b(?:this|it|that|and|or)$", re.I)
 
 
 def _effect(text: str) -> str:
@@ -191,8 +221,13 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
         return Statement("cause", _clean(m.group("x")))
     if m := _HAPPENS.match(plain):
         return Statement("cause", _clean(m.group("x")))
+    if m := _THIS_HAPPENS.match(plain):
+        return Statement("explained", _clean(m.group("x")), condition=_clean(m.group("y")))
     if m := _IF.match(plain):
         cond, then = _clean(m.group("x")), _clean(m.group("y"))
+        if lm := _YOU_LIKELY.match(then):
+            # "if it's unknown it will not appear and you most likely inserted X"
+            return Statement("cause", _clean(lm.group("x")))
         inner = _analyse(then, roles) if then else None
         if inner is not None and inner.kind in ("explained", "cause") and not inner.condition:
             return Statement("explained", inner.text, condition=cond)
@@ -207,10 +242,27 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
             return Statement("explained" if x else "cause", y, condition=x)
     if m := _BECAUSE.match(plain):
         x, y = _clean(m.group("x")), _effect(_clean(m.group("y")))
+        if not y and "," in x:
+            # fronted: "Due to the fact that X, Y"
+            x, _, y = x.partition(",")
+            x, y = _clean(x), _clean(y)
         if x and len(x.split()) >= 2:
             return Statement("explained" if y else "cause", x, condition=y)
+    if m := _INFLUENCE.match(plain):
+        return Statement("cause", _clean(m.group("x")))
+    if (m := _LEADS.match(plain)) and not re.match(r"(?:you|we)\b", plain, re.I):
+        x, y = _clean(m.group("x")), _clean(m.group("y"))
+        if x and y and not _ANAPHORIC.search(x):
+            return Statement("explained", x, condition=y)
+    if m := _YOU_LIKELY.match(plain):
+        return Statement("cause", _clean(m.group("x")))
+    if (m := _IF_TAIL.match(plain)) and not re.match(r"(?:you|we)\b", m.group("x"), re.I):
+        return Statement("conditional", _clean(m.group("y")), condition=_clean(m.group("x")))
     if m := _LIKELY.match(plain):
         x = _clean(m.group("x") or m.group("x2") or "")
+        if x and m.group("what"):
+            # "most likely an issue with your installation": the issue, not the thing
+            x = f"{m.group('what').lower()} {m.group('prep').lower()} {x}"
         if x:
             return Statement("cause", x)
     if m := _REMEDY.match(plain):

@@ -28,7 +28,7 @@ from ingest.roles import Role
 from ingest.state import IngestState
 from ingest.statements import OBSERVED, Statement, analyse, split_sentences
 from ingest.tree import Block, Item, Section
-from kb.text import clause_of
+from kb.text import clause_of, containment, terms
 
 _NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*[.)]?\s+)")
 _STATUS = re.compile(r"^\[[^\]]{1,20}\]\s*")  # "[Solved] Issue20: ..."
@@ -66,9 +66,16 @@ class _Body:
 class _Reader:
     """Reads a section body's blocks into a _Body, keeping the current role."""
 
-    def __init__(self, state: IngestState) -> None:
+    def __init__(self, state: IngestState, title: str = "") -> None:
         self.state = state
         self.roles = state.roles
+        self.title_terms = terms(title, None)
+
+    def restates_fault(self, text: str) -> bool:
+        """Does ``text`` say the fault again ("the values are reset" under "Why do
+        the daily yield values reset to zero?")?"""
+        said = terms(text, None)
+        return len(said) >= 2 and containment(said, self.title_terms) >= 0.5
 
     def statements(self, text: str) -> list[Statement]:
         return [analyse(s, self.roles) for s in split_sentences(text)]
@@ -123,9 +130,10 @@ class _Reader:
         cond = Text(st.condition, t.line_start, t.line_end)
         # "if the cable is loose" states a fault; "if you're not experiencing any
         # other issues" denies one
+        said = clause_of(st.condition, None)
         wrong = (
             self.roles.states_problem(st.condition) or self.roles.is_fault_phrase(st.condition)
-        ) and clause_of(st.condition, None).fault
+        ) and (said.fault and not said.negated)
         then = analyse(st.text, self.roles)
         body.structured = True
         if self.roles.is_imperative(st.text) or then.kind == "action":
@@ -138,6 +146,10 @@ class _Reader:
             # the cause, the rest what it looks like
             if wrong:
                 body.causes.append(cond)
+        elif self.restates_fault(st.text) and not st.condition.lower().startswith(("you", "we")):
+            # "the values are reset if the inverter restarts": the fault, and what
+            # brings it about
+            body.causes.append(cond)
         elif self.roles.states_problem(st.text) or then.kind in ("cause", "explained"):
             body.causes.append(
                 Text(then.text if then.kind != "description" else st.text, t.line_start, t.line_end)
@@ -245,7 +257,7 @@ def _children(sections: list[Section], i: int) -> list[Section]:
 
 
 def _read(state: IngestState, sec: Section, subs: list[Section]) -> _Body:
-    reader = _Reader(state)
+    reader = _Reader(state, clean_title(sec.title))
     body = _Body()
     blocks = [b for b in sec.blocks if b.kind != "admonition" or b.label not in ("question", "faq")]
     reader.blocks(body, blocks)
@@ -325,7 +337,7 @@ def _faultish(state: IngestState, title: str) -> bool:
 def _question(state: IngestState, title: str, blocks: list[Block], line: int, end: int) -> None:
     if not _faultish(state, title):
         return
-    reader = _Reader(state)
+    reader = _Reader(state, title)
     body = _Body()
     reader.blocks(body, blocks)
     for entry in _entry(state, title, line, body, True):
