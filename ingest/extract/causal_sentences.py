@@ -46,7 +46,7 @@ _SHOWN_WHEN = re.compile(r"^(?P<y>.{2,60}?)\s+(?:if|when|whenever|while)\s+(?P<x
 
 
 def _shown_when(state: IngestState, text: str, line: int, end: int) -> bool:
-    """"Red LED flashing if the EVSE applies a 25% PWM": a light pattern or a code
+    """ "Red LED flashing if the EVSE applies a 25% PWM": a light pattern or a code
     and the condition that shows it."""
     t = _CHECKBOX.sub("", strip_markup(text)).strip().rstrip(".")
     first = re.split(r"(?<=[a-z0-9)])\.\s+", t, maxsplit=1)[0]
