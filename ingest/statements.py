@@ -85,6 +85,12 @@ _THIS_HAPPENS = re.compile(
     r"(?:this|that|it)\s+(?:happens|occurs|is\s+the\s+case)\s*,?\s*(?P<y>.{6,})$",
     re.I,
 )
+_CAREFUL = re.compile(
+    r"^(?:be\s+careful|make\s+sure|ensure|take\s+care|check)\s+(?:that\s+)?(?:you\s+)?"
+    r"(?:are\s+not|aren't|do\s+not|don't|did\s+not|didn't|have\s+not|haven't|not\s+to)\s+"
+    r"(?P<x>\w+ing\b.{4,}|\w+ed\b.{4,})$",
+    re.I,
+)
 _ROOT = re.compile(
     r"^(?:the\s+)?(?:root\s+cause|cause|reason|explanation)\s*(?:is|was|:)\s*(?P<x>.+)$", re.I
 )
@@ -175,7 +181,8 @@ _MARKER = re.compile(
     r"^(?:for\s+example|for\s+instance|e\.g\.|similarly|likewise|however|also|in\s+addition|"
     r"additionally|otherwise|alternatively|alternately|in\s+both\s+cases|in\s+some\s+cases|"
     r"in\s+this\s+case|in\s+that\s+case|note|tip|hint|so|thus|therefore|unfortunately|"
-    r"fortunately|sadly|sometimes|usually|typically|generally|first|then|finally)\s*[,:]\s*",
+    r"fortunately|sadly|sometimes|usually|typically|generally|first|then|finally|"
+    r"and|but|or|plus)\s*[,:]\s*",
     re.I,
 )
 # "you will see", "is shown", "the LED blinks": what the reader observes, not why
@@ -232,8 +239,13 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
         if inner is not None and inner.kind in ("explained", "cause") and not inner.condition:
             return Statement("explained", inner.text, condition=cond)
         if inner is not None and inner.kind == "explained":
-            return Statement("explained", inner.text, condition=cond)
+            # "If you use X, you will have issues (due to Z)": X brings the trouble
+            return Statement("conditional", then, condition=cond)
         return Statement("conditional", then, condition=cond)
+    if m := _CAREFUL.match(plain):
+        # "Be careful that you are not using an RS232 adaptor": the mistake warned of
+        x = re.split(r"\s+which\b|,\s*(?:but|and|as)\b|\s+\(", m.group("x"))[0]
+        return Statement("cause", _clean(x))
     if roles.is_imperative(plain):
         return Statement("action", _clean(plain))
     if m := _MEANS.match(plain):

@@ -16,6 +16,7 @@ from ingest.faults import FaultEntry, Text
 from ingest.identifiers import codes_in, shape_of, strip_markup
 from ingest.state import IngestState
 from ingest.statements import analyse
+from kb.text import clause_of
 
 _SEEING = re.compile(
     r"^(?:(?:if|when)\s+)?(?:you\s+(?:see|are\s+seeing|get|notice|observe|have|encounter)|"
@@ -70,6 +71,21 @@ def _shown_when(state: IngestState, text: str, line: int, end: int) -> bool:
     return True
 
 
+def _consequence(state: IngestState, condition: str, then: str) -> bool:
+    """ "If X, Y" where X states something wrong (not denied, not the reader's
+    doing) and Y is what happens then, not what to do."""
+    said = clause_of(condition, None)
+    if not (said.fault and not said.negated):
+        return False
+    if re.match(r"(?:you|we|i)\b", condition, re.I) and not state.roles.states_problem(then):
+        return False  # "if you are planning to ...": the reader's intent, unless it goes wrong
+    if not (state.roles.states_problem(condition) or state.roles.is_fault_phrase(condition)):
+        return False
+    if state.roles.is_imperative(then) or analyse(then, state.roles).kind == "action":
+        return False
+    return len(then.split()) >= 3 and len(condition.split()) >= 3
+
+
 def run(state: IngestState) -> None:
     fixed = _fixed_lines(state)
     contexts = dict(
@@ -85,15 +101,19 @@ def run(state: IngestState) -> None:
         if _shown_when(state, s.text, s.line_start, s.line_end):
             continue
         st = analyse(s.text, state.roles)
-        if st.kind != "explained" or not st.condition:
+        if st.kind == "conditional" and _consequence(state, st.condition, st.text):
+            # "If MQTT commands stop arriving, charging ramps down to 6A": a
+            # condition that states a problem and what it brings about
+            effect, cause, named = strip_markup(st.text), st.condition, True
+        elif st.kind != "explained" or not st.condition:
             continue
-        effect = effect_text(strip_markup(st.condition))
-        cause = st.text
+        else:
+            effect, cause, named = effect_text(strip_markup(st.condition)), st.text, False
         if len(cause.split()) < MIN_CAUSE_WORDS or len(effect.split()) < 2:
             continue
         shape = shape_of(effect, state.roles)
         codes = codes_in(effect)
-        named = shape is not None or bool(codes) or state.roles.is_fault_phrase(effect)
+        named = named or shape is not None or bool(codes) or state.roles.is_fault_phrase(effect)
         if not (named or contexts.get(s.section, False)):
             continue
         entry = FaultEntry(

@@ -37,6 +37,14 @@ _INLINE_LABEL = re.compile(r"^(?P<label>[A-Za-z][\w /-]{1,30}?)\s*:\s+(?P<rest>\
 _BOLD_LABEL = re.compile(r"^\*\*(?P<label>[^*]{1,60}?)\*\*\s*:?\s*(?P<rest>.*)$")
 _QUOTED_CODE = re.compile(r"[\"'`](?P<c>[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+)[\"'`]")
 MAX_IDENTIFIER_WORDS = 30
+# what a label says when the list after it holds the content: "Solution: Three
+# parts", "Causes:", "Fix: the following"
+_LEAD_REST = re.compile(
+    r"^(?:(?:\w+|a\s+few|several|some|the\s+following)\s+)?(?:parts?|steps?|options?|ways?|"
+    r"things?|points?|causes?|reasons?|possibilities|fixes|solutions)?\s*(?:are|is)?\s*:?\s*$"
+    r"|^(?:the\s+)?following\b.{0,20}$",
+    re.I,
+)
 
 
 def clean_title(title: str) -> str:
@@ -70,6 +78,11 @@ class _Reader:
         self.state = state
         self.roles = state.roles
         self.title_terms = terms(title, None)
+
+    def observed(self, condition: str) -> bool:
+        """A condition that is something seen (a light, a code, a message, a
+        reading), not a state of the installation."""
+        return bool(shape_of(condition, self.roles) or OBSERVED.search(condition))
 
     def restates_fault(self, text: str) -> bool:
         """Does ``text`` say the fault again ("the values are reset" under "Why do
@@ -150,14 +163,22 @@ class _Reader:
             # "the values are reset if the inverter restarts": the fault, and what
             # brings it about
             body.causes.append(cond)
-        elif self.roles.states_problem(st.text) or then.kind in ("cause", "explained"):
+        elif then.kind in ("cause", "explained") or (
+            self.roles.states_problem(st.text) and self.observed(st.condition)
+        ):
+            # "if the LED is red, the battery is faulty": what is seen, and why
             body.causes.append(
                 Text(then.text if then.kind != "description" else st.text, t.line_start, t.line_end)
             )
+        elif self.roles.states_problem(st.text):
+            # "if multiple interfaces are present, the wrong address is fetched"
+            body.causes.append(cond)
         elif wrong:
             body.causes.append(cond)
 
-    def item(self, body: _Body, it: Item, role: Role | None) -> None:
+    def item(self, body: _Body, it: Item, role: Role | None) -> Role | None:
+        """Read one list item; returns the role it gives to a list that follows
+        ("- Solution: three parts" + a numbered list)."""
         raw = it.raw
         text = strip_markup(it.text)
         children = tuple(strip_markup(c.text) for c in it.children)
@@ -170,6 +191,8 @@ class _Reader:
             if label_role is not None:
                 rest = strip_markup(m.group("rest"))
                 body.structured = body.labelled = True
+                if not it.children and _LEAD_REST.match(rest):
+                    return label_role
                 if label_role == "action":
                     for a in split_items(rest) if ";" in rest else [rest]:
                         self.add(body, "action", Text(a, it.line_start, line_end, children))
@@ -177,18 +200,20 @@ class _Reader:
                     self.add(body, label_role, Text(rest, it.line_start, line_end))
                 for c in it.children:
                     self.add(body, label_role, Text.of(c.text, c.line_start, c.line_end))
-                return
+                return None
         if role == "action":
             body.actions.append(Text(text, it.line_start, line_end, children))
-            return
+            return None
         if role is not None:
             self.add(body, role, Text(text, it.line_start, line_end))
             # nested items explain their parent cause; nested actions are its sub-steps
-            return
+            return None
         lead = self.sentence(body, Text(text, it.line_start, line_end))
         if lead is not None and it.children:
             for c in it.children:
                 self.add(body, lead, Text.of(c.text, c.line_start, c.line_end))
+            return None
+        return lead
 
     def blocks(self, body: _Body, blocks: Iterable[Block], role: Role | None = None) -> None:
         current = role
@@ -202,10 +227,11 @@ class _Reader:
                 variant = body.variants[-1][1] if len(body.variants) > before else None
             elif b.kind == "list":
                 target = variant if variant is not None else body
+                lead: Role | None = None
                 for it in b.items:
                     if not self.state.is_claimed(it.line_start, it.line_start):
-                        self.item(target, it, "action" if variant is not None else current)
-                current, variant = role, None
+                        lead = self.item(target, it, "action" if variant is not None else current)
+                current, variant = lead or role, None
             elif b.kind in ("quote", "admonition"):
                 if b.label in ("danger", "warning", "caution"):
                     continue  # safety notes are the safety extractor's

@@ -59,7 +59,8 @@ def _tail_cause(state: IngestState, problem: str) -> re.Match[str] | None:
     m = _IF_TAIL.match(problem)
     if m and state.roles.states_problem(m.group("y")):
         return m
-    m = _AS.match(problem)
+    # "as soon as", "as long as", "as well as" are not "because"
+    m = _AS.match(re.sub(r"\bas\s+(?:soon|long|well|much|far)\s+as\b", "~", problem, flags=re.I))
     return m if m and len(m.group("x").split()) >= 3 else None
 
 

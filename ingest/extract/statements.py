@@ -11,7 +11,8 @@ from ingest.state import IngestState, Sentence
 from kb.schema import Cause, Evidence, slug
 
 _CAUSES = re.compile(
-    r"^(?:an?\s+|the\s+)?(?P<cause>[^,;:]{3,60}?)\s+(?:can |may |will |often )?"
+    r"^(?:an?\s+|the\s+)?(?P<cause>[^,;:]{3,60}?)\s+(?:can |may |will |often |"
+    r"(?:is|are|was|were)\s+(?:enough|sufficient|known|likely|able)\s+to\s+)?"
     r"causes?\s+(?P<effect>.+)$",
     re.I,
 )
