@@ -206,8 +206,13 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
         plain = plain[m.end() :]
     # "To pause without unplugging, leave the session running": the action after
     # the purpose
-    pm = re.match(r"^(?:to|for)\s+[^,]{3,80},\s+(?P<rest>.+)$", plain, re.I)
-    if pm and roles.is_imperative(pm.group("rest")):
+    pm = re.match(
+        r"^(?:to|for|in|under|on|from|at|via|within|inside|after|before|once)\s+[^,]{3,80},\s+"
+        r"(?P<rest>.+)$",
+        plain,
+        re.I,
+    )
+    if pm and roles.is_imperative(pm.group("rest")) and not plain.endswith(":"):
         plain = pm.group("rest")
     if plain.endswith(":") and len(plain.split()) <= 16:
         label = roles.label_role(plain)

@@ -37,6 +37,8 @@ _INLINE_LABEL = re.compile(r"^(?P<label>[A-Za-z][\w /-]{1,30}?)\s*:\s+(?P<rest>\
 _BOLD_LABEL = re.compile(r"^\*\*(?P<label>[^*]{1,60}?)\*\*\s*:?\s*(?P<rest>.*)$")
 _QUOTED_CODE = re.compile(r"[\"'`](?P<c>[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+)[\"'`]")
 MAX_IDENTIFIER_WORDS = 30
+# "if battery voltage is below 12V": a reading is something seen
+_READING = re.compile(r"\d\s*(?:m?v|m?a|k?ohms?|k?\u03a9|\u00b0\s*[cf]|hz|k?w|kwh|%)(?![a-z])", re.I)
 # what a label says when the list after it holds the content: "Solution: Three
 # parts", "Causes:", "Fix: the following"
 _LEAD_REST = re.compile(
@@ -82,7 +84,11 @@ class _Reader:
     def observed(self, condition: str) -> bool:
         """A condition that is something seen (a light, a code, a message, a
         reading), not a state of the installation."""
-        return bool(shape_of(condition, self.roles) or OBSERVED.search(condition))
+        return bool(
+            shape_of(condition, self.roles)
+            or OBSERVED.search(condition)
+            or _READING.search(condition)
+        )
 
     def restates_fault(self, text: str) -> bool:
         """Does ``text`` say the fault again ("the values are reset" under "Why do
@@ -213,6 +219,11 @@ class _Reader:
             for c in it.children:
                 self.add(body, lead, Text.of(c.text, c.line_start, c.line_end))
             return None
+        for c in it.children:
+            # "* If the battery is below 12V, it is too small / * Solution: ...": a
+            # labelled sub-item says what it is
+            if _BOLD_LABEL.match(c.raw) or _INLINE_LABEL.match(strip_markup(c.text)):
+                self.item(body, c, None)
         return lead
 
     def blocks(self, body: _Body, blocks: Iterable[Block], role: Role | None = None) -> None:
@@ -419,9 +430,11 @@ def run(state: IngestState) -> None:
         labelled = body.labelled and bool(body.causes)
         if not (faultish or labelled or (context and body.structured)):
             continue
-        if body.empty and faultish and body.meaning and not question:
+        if not body.causes and faultish and body.meaning and not question:
             # a named fault explained in plain words: the explanation is its cause
-            body.causes = body.meaning[:1]
+            # (with actions beside it, only when it says what is wrong)
+            if body.empty or state.roles.states_problem(body.meaning[0].text):
+                body.causes = body.meaning[:1]
         if body.empty:
             taken = any(state.is_claimed(b.line_start, b.line_end) for b in sec.blocks)
             if faultish and context and not question and sec.blocks and not taken:
