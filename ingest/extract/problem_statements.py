@@ -29,6 +29,8 @@ MAX_PROBLEM_WORDS = 40
 _SOLVES = re.compile(r"\b(?:resolves?|solves?|fix(?:es)?|prevents?|avoids?|handled)\b", re.I)
 _KNOWN = re.compile(r"^(?:known\s+(?:issue|bug|problem)s?|issue|bug|problem|note)\s*:\s*", re.I)
 _OTHERWISE = re.compile(r"^(?P<a>.+?),?\s+otherwise\s+(?P<b>.+)$", re.I)
+_POINTS_BACK = re.compile(r"^(?:this|these|that|those|it|they|he|she|we|i|see|for)\b", re.I)
+_SO = re.compile(r",?\s+so\s+(?:that\s+)?.*$", re.I)
 _IF_TAIL = re.compile(r"^(?P<y>.+?),?\s+(?:if|when|unless)\s+(?P<x>.+)$", re.I)
 _AS = re.compile(r"^(?P<y>.+?),?\s+(?:as|since|because)\s+(?P<x>.+)$", re.I)
 
@@ -84,6 +86,7 @@ def _entry(
         problem, causes = m.group("y"), [Text(m.group("x"), line, end)]
     if len(problem.split()) > MAX_PROBLEM_WORDS or len(problem.split()) < 3:
         return None
+    explanation: Text | None = None
     for i, s in enumerate(sentences):
         if i == at:
             continue
@@ -94,6 +97,18 @@ def _entry(
             actions.append(Text(other.text, line, end))
         elif other.kind in ("cause", "explained"):
             causes.append(Text(other.text, line, end))
+        elif (
+            i == at + 1
+            and other.kind == "description"
+            and len(other.text.split()) >= 5
+            and not _POINTS_BACK.match(other.text)
+        ):
+            # "`Maximum Current` does not work. The firmware validates 2.0.1
+            # requests against its 1.6 schema ...": the sentence after the complaint
+            # says why
+            explanation = Text(_SO.sub("", other.text), line, end)
+    if not causes and explanation is not None:
+        causes.append(explanation)
     if not (causes or actions):
         return None
     shape = shape_of(problem, state.roles)
