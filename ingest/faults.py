@@ -67,6 +67,7 @@ class Text:
     notes: str = ""
     remedy: str = ""
     basis: str = ""
+    seen: str = ""  # what is observed when this cause holds ("if you see X, it means Y")
 
     @staticmethod
     def of(text: str, line_start: int, line_end: int | None = None) -> Text:
@@ -121,6 +122,10 @@ def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
     if not causes:
         stand_in = entry.meaning[0] if entry.meaning else ident
         causes.append(_cause(state, stand_in, entry, codes, kind="fault"))
+    for c, cause in zip(entry.causes, causes, strict=False):
+        if c.seen and _norm(c.seen) not in (_norm(ident.text), _norm(cause.title)):
+            seen = Text(c.seen, c.line_start, c.line_end)
+            _evidence(state, cause, seen, "symptom", entry.strength, slug(c.seen))
     for cause in causes:
         if _norm(cause.title) != _norm(ident.text):
             _evidence(state, cause, ident, "symptom", entry.strength, slug(ident.text))

@@ -27,7 +27,7 @@ from typing import Literal
 
 from ingest.roles import Role, Roles, default_roles, fold
 
-__all__ = ["Statement", "analyse", "default_roles", "split_sentences"]
+__all__ = ["Statement", "analyse", "default_roles", "effect_text", "split_sentences"]
 
 Kind = Literal["action", "cause", "conditional", "explained", "lead", "symptom", "description"]
 
@@ -191,6 +191,22 @@ OBSERVED = re.compile(
     r"reported|blinks?|blinking|flash(?:es|ing)?|lights?\s+up|get|receive|notice)\b",
     re.I,
 )
+
+
+_SEEING = re.compile(
+    r"^(?:(?:if|when)\s+)?(?:you\s+(?:see|are\s+seeing|get|notice|observe|have|encounter)|"
+    r"there\s+(?:is|are)|the\s+log\s+(?:shows|says))\s+",
+    re.I,
+)
+_TAIL = re.compile(r"\s+(?:in|on)\s+the\s+(?:logs?|console|display|screen)\b.*$", re.I)
+
+
+def effect_text(condition: str) -> str:
+    """What is seen, from the condition of an explanation: "If you are seeing
+    repeated X messages in the logs" -> "repeated X messages"."""
+    t = _SEEING.sub("", condition.strip())
+    t = _TAIL.sub("", t)
+    return t.strip(" ,.;:")
 
 
 def analyse(sentence: str, roles: Roles) -> Statement:

@@ -15,15 +15,9 @@ from ingest.extract.fault_sections import _contexts
 from ingest.faults import FaultEntry, Text
 from ingest.identifiers import codes_in, shape_of, strip_markup
 from ingest.state import IngestState
-from ingest.statements import analyse
+from ingest.statements import analyse, effect_text
 from kb.text import clause_of
 
-_SEEING = re.compile(
-    r"^(?:(?:if|when)\s+)?(?:you\s+(?:see|are\s+seeing|get|notice|observe|have|encounter)|"
-    r"there\s+(?:is|are)|the\s+log\s+(?:shows|says))\s+",
-    re.I,
-)
-_TAIL = re.compile(r"\s+(?:in|on)\s+the\s+(?:logs?|console|display|screen)\b.*$", re.I)
 MIN_CAUSE_WORDS = 3
 
 
@@ -34,12 +28,6 @@ def _fixed_lines(state: IngestState) -> set[int]:
             if b.line_start in state.consumed:
                 out.update(range(b.line_start, b.line_end + 1))
     return out
-
-
-def effect_text(condition: str) -> str:
-    t = _SEEING.sub("", condition.strip())
-    t = _TAIL.sub("", t)
-    return t.strip(" ,.;:")
 
 
 _CHECKBOX = re.compile(r"^\s*(?:\[[ xX]?\]\s*)?(?:\d+[.)]\s*)?")

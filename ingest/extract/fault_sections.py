@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ingest import faults
 from ingest.faults import FaultEntry, Text
@@ -26,7 +26,7 @@ from ingest.identifiers import MESSAGE, SNAKE, STATION, codes_in, shape_of, stri
 from ingest.items import split_items
 from ingest.roles import Role
 from ingest.state import IngestState
-from ingest.statements import OBSERVED, Statement, analyse, split_sentences
+from ingest.statements import OBSERVED, Statement, analyse, effect_text, split_sentences
 from ingest.tree import Block, Item, Section
 from kb.text import clause_of, containment, terms
 
@@ -38,7 +38,9 @@ _BOLD_LABEL = re.compile(r"^\*\*(?P<label>[^*]{1,60}?)\*\*\s*:?\s*(?P<rest>.*)$"
 _QUOTED_CODE = re.compile(r"[\"'`](?P<c>[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+)[\"'`]")
 MAX_IDENTIFIER_WORDS = 30
 # "if battery voltage is below 12V": a reading is something seen
-_READING = re.compile(r"\d\s*(?:m?v|m?a|k?ohms?|k?\u03a9|\u00b0\s*[cf]|hz|k?w|kwh|%)(?![a-z])", re.I)
+_READING = re.compile(
+    r"\d\s*(?:m?v|m?a|k?ohms?|k?\u03a9|\u00b0\s*[cf]|hz|k?w|kwh|%)(?![a-z])", re.I
+)
 # what a label says when the list after it holds the content: "Solution: Three
 # parts", "Causes:", "Fix: the following"
 _LEAD_REST = re.compile(
@@ -131,7 +133,8 @@ class _Reader:
             elif st.kind == "action":
                 body.actions.append(piece)
             elif st.kind == "cause" or st.kind == "explained":
-                body.causes.append(piece)
+                seen = effect_text(st.condition) if st.kind == "explained" else ""
+                body.causes.append(replace(piece, seen=seen))
                 body.structured = True
             elif st.kind == "conditional":
                 self.conditional(body, st, t)
@@ -430,11 +433,16 @@ def run(state: IngestState) -> None:
         labelled = body.labelled and bool(body.causes)
         if not (faultish or labelled or (context and body.structured)):
             continue
-        if not body.causes and faultish and body.meaning and not question:
+        if (
+            not body.causes
+            and faultish
+            and body.meaning
+            and not question
+            and (body.empty or state.roles.states_problem(body.meaning[0].text))
+        ):
             # a named fault explained in plain words: the explanation is its cause
             # (with actions beside it, only when it says what is wrong)
-            if body.empty or state.roles.states_problem(body.meaning[0].text):
-                body.causes = body.meaning[:1]
+            body.causes = body.meaning[:1]
         if body.empty:
             taken = any(state.is_claimed(b.line_start, b.line_end) for b in sec.blocks)
             if faultish and context and not question and sec.blocks and not taken:
