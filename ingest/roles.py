@@ -24,6 +24,23 @@ from typing import Literal
 
 from kb.curated import CURATED_DIR, Node, load_yaml
 
+# problem words that name a kind of thing rather than say something went wrong
+_PROBLEM_NOUNS = frozenset(
+    [
+        "error",
+        "errors",
+        "warning",
+        "issue",
+        "issues",
+        "problem",
+        "problems",
+        "bug",
+        "defect",
+        "defects",
+        "known issue",
+        "failure",
+    ]
+)
 Role = Literal["identifier", "cause", "meaning", "action", "likelihood", "value"]
 ROLES: tuple[Role, ...] = ("identifier", "cause", "meaning", "action", "likelihood", "value")
 
@@ -132,6 +149,13 @@ class Roles:
     def states_problem(self, text: str) -> bool:
         """A sentence that says something is wrong ("X does not work")."""
         return bool(self._problem.search(fold(text)))
+
+    def says_what_goes_wrong(self, text: str) -> bool:
+        """States a problem by what goes wrong ("does not work", "drops offline"),
+        not only by naming one ("error codes", "known issues")."""
+        return any(
+            m.group(0).strip() not in _PROBLEM_NOUNS for m in self._problem.finditer(fold(text))
+        )
 
     @functools.cached_property
     def _imperative(self) -> re.Pattern[str]:

@@ -100,6 +100,7 @@ def _entry(
         elif (
             i == at + 1
             and other.kind == "description"
+            and state.roles.says_what_goes_wrong(sentences[at])
             and len(other.text.split()) >= 5
             and not _POINTS_BACK.match(other.text)
         ):
