@@ -125,8 +125,8 @@ _INFLUENCE = re.compile(
 )
 # "... and you most likely inserted an invalid serial number"
 _YOU_LIKELY = re.compile(
-    r"^(?:.*?\b(?:and|so|then)\s+)?(?:you|someone|the\s+user)\s+(?:most\s+|very\s+)?"
-    r"(?:likely|probably)\s+(?P<x>\w+ed\b.{4,})$",
+    r"^(?:.*?\b(?:and|so|then)\s+)?(?:you|someone|the\s+user)(?:\s+have|'ve)?\s+"
+    r"(?:most\s+|very\s+)?(?:likely|probably)\s+(?P<x>\w+ed\b.{4,})$",
     re.I,
 )
 _LEAD_CAUSE = re.compile(
