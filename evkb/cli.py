@@ -314,27 +314,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
         hosts = list(LOOPBACK_HOSTS)
         if args.host not in ("0.0.0.0", "::", "", *LOOPBACK_HOSTS):
             hosts.append(args.host)
-    # opens the store and migrates before listening
-    app = create_app(kb_path, db, allowed_hosts=hosts, ocpp_allowed_origins=args.ocpp_origin or ())
+    if args.workers < 1:
+        raise KBError(f"--workers must be at least 1, not {args.workers}")
+    origins = list(args.ocpp_origin or ())
+    options = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "ws": "websockets-sansio",
+        "ws_max_size": WS_MAX_SIZE,
+        "ssl_certfile": args.ssl_certfile,
+        "ssl_keyfile": args.ssl_keyfile,
+        "server_header": False,
+    }
     tls = bool(args.ssl_certfile)
     http, ws = ("https", "wss") if tls else ("http", "ws")
-    print(
-        f"evkb: serving {kb_path} with work orders in {redact(db)} "
+    where = (
         f"on {http}://{args.host}:{args.port}/ (OCPP: {ws}://{args.host}:{args.port}/ocpp/ID; "
-        f"host names served: {', '.join(hosts)})",
-        file=sys.stderr,
+        f"host names served: {', '.join(hosts)})"
     )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        ws="websockets-sansio",
-        ws_max_size=WS_MAX_SIZE,
-        ssl_certfile=args.ssl_certfile,
-        ssl_keyfile=args.ssl_keyfile,
-        server_header=False,
-    )
+    if args.workers > 1:
+        import os
+
+        from evkb.serving import APP_FACTORY, NODELAY_HTTP
+        from evkb.web import ENV_ORIGINS
+
+        # every worker builds the app from the environment (evkb.web.app_from_env)
+        os.environ.update(
+            EVKB_KB=str(kb_path.resolve()),
+            EVKB_DB=db,
+            EVKB_ALLOWED_HOSTS=",".join(hosts),
+            **{ENV_ORIGINS: ",".join(origins)},
+        )
+        print(
+            f"evkb: serving {kb_path} with work orders in {redact(db)} in {args.workers} "
+            f"worker processes {where}",
+            file=sys.stderr,
+        )
+        uvicorn.run(APP_FACTORY, factory=True, workers=args.workers, http=NODELAY_HTTP, **options)
+        return 0
+    # opens the store and migrates before listening
+    app = create_app(kb_path, db, allowed_hosts=hosts, ocpp_allowed_origins=origins)
+    print(f"evkb: serving {kb_path} with work orders in {redact(db)} {where}", file=sys.stderr)
+    uvicorn.run(app, **options)
     return 0
 
 
@@ -599,10 +621,11 @@ def _add_simulate(sub: Subparsers) -> None:
 def _add_serve(sub: Subparsers) -> None:
     srv = sub.add_parser(
         "serve",
-        help="web app, JSON API and OCPP 1.6J intake (one ASGI service)",
+        help="web app, JSON API and OCPP 1.6J / 2.0.1 intake (one ASGI service)",
         description="Serve the technicians' web app (/), the JSON API (/api/..., OpenAPI at "
-        "/docs and /openapi.json) and the OCPP 1.6J fault intake (ws://HOST:PORT/ocpp/"
-        "STATION_ID, subprotocol ocpp1.6, HTTP Basic auth per station). Everything but "
+        "/docs and /openapi.json) and the OCPP fault intake (ws://HOST:PORT/ocpp/"
+        "STATION_ID, subprotocol ocpp1.6 or ocpp2.0.1, HTTP Basic auth per station). "
+        "Everything but "
         "/login and /api/health needs a login or an API token; without an admin account "
         "it says how to create one and exits 2. Work orders and accounts are kept in "
         "SQLite by default; give --db postgresql://... to let several service processes "
@@ -631,6 +654,15 @@ def _add_serve(sub: Subparsers) -> None:
         action="append",
         metavar="ORIGIN",
         help="a browser origin allowed to open OCPP connections (default: none)",
+    )
+    srv.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes (default: 1); with more than one, every worker serves the "
+        "same port (uvicorn's process manager, TCP_NODELAY set on each connection) and "
+        "they share --db: use PostgreSQL, or a SQLite file on a local disk",
     )
     srv.add_argument(
         "--log-level",

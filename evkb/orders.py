@@ -34,7 +34,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -365,8 +365,15 @@ class Store:
     """The work-order store. ``Store.open(url)``: ``sqlite:///path``, a bare file
     path, ``sqlite://:memory:`` or ``postgresql://...``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, keep_idle: int = 0) -> None:
         self.url = url
+        # PostgreSQL: up to this many connections are kept open between transactions
+        # and reused (a new connection costs the server a process and the client an
+        # authentication round: ~10 ms, more than most transactions); 0 opens one per
+        # transaction. A long-running service keeps some; short-lived users do not.
+        self.keep_idle = keep_idle
+        self._pg_idle: list[Any] = []
+        self._pg_lock = threading.Lock()
         self.dialect = "postgresql" if re.match(r"postgres(?:ql)?(\+\w+)?://", url) else "sqlite"
         scheme = re.match(r"([A-Za-z][\w+.-]*)://", url)
         if scheme and self.dialect == "sqlite" and scheme.group(1) != "sqlite":
@@ -397,8 +404,8 @@ class Store:
             raise StoreError(f"{self.path}: cannot open the work-order database ({e})") from e
 
     @classmethod
-    def open(cls, url: str | None = None) -> Store:
-        return cls(url or DEFAULT_DB)
+    def open(cls, url: str | None = None, *, keep_idle: int = 0) -> Store:
+        return cls(url or DEFAULT_DB, keep_idle=keep_idle)
 
     @property
     def safe_url(self) -> str:
@@ -428,16 +435,7 @@ class Store:
 
     def _connect(self, stack: ExitStack, write: bool) -> Conn:
         if self.dialect == "postgresql":
-            import psycopg
-
-            try:
-                pg = psycopg.connect(self.url, connect_timeout=10)
-            except psycopg.Error as e:
-                raise Unavailable(
-                    f"{self.safe_url}: the work-order database is unavailable: cannot connect: "
-                    f"{self.scrub(str(e)).strip()}"
-                ) from None
-            return _PgConn(pg)
+            return self._pg_connection()
         if self.path == ":memory:":  # one shared connection, one caller at a time
             stack.enter_context(self._memory_lock)
             if self._memory is None:
@@ -454,6 +452,50 @@ class Store:
         except sqlite3.OperationalError as e:
             raise Unavailable(f"{self.path}: cannot use the work-order database ({e})") from None
         return _SqliteConn(raw)
+
+    def _pg_connection(self) -> _PgConn:
+        """An idle connection that still answers, else a new one."""
+        import psycopg
+
+        while True:
+            with self._pg_lock:
+                raw = self._pg_idle.pop() if self._pg_idle else None
+            if raw is None:
+                break
+            try:
+                raw.execute("SELECT 1")  # one the server has ended fails here
+                return _PgConn(raw, self._pg_release)
+            except psycopg.Error:
+                with suppress(Exception):
+                    raw.close()
+        try:
+            pg = psycopg.connect(self.url, connect_timeout=10)
+        except psycopg.Error as e:
+            raise Unavailable(
+                f"{self.safe_url}: the work-order database is unavailable: cannot connect: "
+                f"{self.scrub(str(e)).strip()}"
+            ) from None
+        return _PgConn(pg, self._pg_release)
+
+    def _pg_release(self, raw: Any) -> None:
+        """Keep a connection for the next transaction when it is sound and idle."""
+        from psycopg.pq import TransactionStatus
+
+        sound = not raw.closed and not raw.broken
+        if sound and raw.info.transaction_status == TransactionStatus.IDLE:
+            with self._pg_lock:
+                if len(self._pg_idle) < self.keep_idle:
+                    self._pg_idle.append(raw)
+                    return
+        raw.close()
+
+    def close_idle(self) -> None:
+        """Close the connections kept between transactions (at shutdown)."""
+        with self._pg_lock:
+            idle, self._pg_idle = self._pg_idle, []
+        for raw in idle:
+            with suppress(Exception):
+                raw.close()
 
     def _raise_unavailable(self, e: BaseException) -> None:
         if isinstance(e, sqlite3.OperationalError) and re.search(
@@ -1162,8 +1204,11 @@ class _SqliteConn:
 
 
 class _PgConn:
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+    def __init__(
+        self, raw: psycopg.Connection[Any], release: Callable[[Any], None] | None = None
+    ) -> None:
         self.raw = raw
+        self._release = release
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self.raw.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
@@ -1175,4 +1220,7 @@ class _PgConn:
         self.raw.rollback()
 
     def close(self) -> None:
-        self.raw.close()
+        if self._release is not None:
+            self._release(self.raw)
+        else:
+            self.raw.close()

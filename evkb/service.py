@@ -23,6 +23,8 @@ from kb.schema import KnowledgeBase
 if TYPE_CHECKING:
     from engine.diagnose import Diagnosis
 
+KEEP_IDLE = 16  # PostgreSQL connections kept open per service process
+
 
 @dataclass(frozen=True)
 class Query:
@@ -51,7 +53,8 @@ class Service:
     def __init__(self, kb_path: Path, db_url: str | None = None) -> None:
         self.kb_path = kb_path
         self.kb: KnowledgeBase = api.load(kb_path)
-        self.store = Store.open(db_url)
+        # a long-running service keeps PostgreSQL connections between transactions
+        self.store = Store.open(db_url, keep_idle=KEEP_IDLE)
         self.accounts = Accounts(self.store)
         self._warm = threading.Lock()
 

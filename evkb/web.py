@@ -31,6 +31,7 @@ from kb.errors import KBError
 
 __all__ = ["MAX_BODY", "app_from_env", "create_app"]
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+ENV_ORIGINS = "EVKB_OCPP_ORIGINS"
 
 
 def create_app(
@@ -57,6 +58,7 @@ def create_app(
         holder["svc"] = svc
         svc.warm()
         yield
+        svc.store.close_idle()
 
     app = FastAPI(
         title="evkb",
@@ -145,11 +147,18 @@ def _handlers(app: FastAPI, svc: Callable[[], Service]) -> None:
 
 
 def app_from_env() -> ASGIApp:
-    """For ``uvicorn --factory evkb.web:app_from_env`` (several worker processes):
-    the knowledge base, database and served host names come from $EVKB_KB, $EVKB_DB
-    and $EVKB_ALLOWED_HOSTS (comma-separated)."""
+    """For ``uvicorn --factory evkb.web:app_from_env`` (several worker processes; what
+    ``evkb serve --workers N`` runs): the knowledge base, database, served host names
+    and allowed OCPP origins come from $EVKB_KB, $EVKB_DB, $EVKB_ALLOWED_HOSTS and
+    $EVKB_OCPP_ORIGINS (comma-separated)."""
+
+    def listed(name: str) -> list[str]:
+        return [h.strip() for h in os.environ.get(name, "").split(",") if h.strip()]
+
     kb = os.environ.get("EVKB_KB")
-    hosts = [h.strip() for h in os.environ.get("EVKB_ALLOWED_HOSTS", "").split(",") if h.strip()]
     return create_app(
-        Path(kb) if kb else None, os.environ.get("EVKB_DB"), allowed_hosts=hosts or LOOPBACK_HOSTS
+        Path(kb) if kb else None,
+        os.environ.get("EVKB_DB"),
+        allowed_hosts=listed("EVKB_ALLOWED_HOSTS") or LOOPBACK_HOSTS,
+        ocpp_allowed_origins=listed(ENV_ORIGINS),
     )
