@@ -23,6 +23,7 @@ import contextlib
 import functools
 import itertools
 import json
+import os
 import random
 import tempfile
 import time
@@ -315,7 +316,8 @@ def run(
             )
         )
     res |= check_orders(db, res.pop("fault_ports"))
-    res |= {"processes": processes, "database": db.split(":", 1)[0], "every_s": every}
+    res |= {"processes": processes, "database": db.split(":", 1)[0], "every_s": every,
+            "load": os.getloadavg()[0]}  # fmt: skip
     res.pop("faulty")
     return res
 
@@ -357,7 +359,8 @@ def render(runs: Sequence[dict[str, Any]]) -> str:
         f"{r['processes']} process(es): {r['heartbeats']} heartbeats answered, "
         f"{r['heartbeats_failed']} failed, every {r['every_s']:g} s per station; "
         f"{r['fault_answered']}/{r['faults']} faults and {r['repeat_answered']}/{r['faults']} "
-        f"repeats answered; {r['diagnosed']} orders with ranked causes"
+        f"repeats answered; {r['diagnosed']} orders with ranked causes; one-minute load "
+        f"average {r['load']:.1f} at the end (other work on the machine)"
         + (f"; errors: {', '.join(r['errors'])}" if r["errors"] else "")
         for r in runs
     ]

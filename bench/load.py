@@ -93,5 +93,6 @@ def run(
         "requests": len(lat),
         "rps": len(lat) / seconds,
         "latency": summary(lat),
+        "samples": lat,
         "errors": sum(e for _ls, e in results),
     }

@@ -113,5 +113,7 @@ def test_service_benchmark_load_loop_and_report(tmp_path: Path) -> None:
         r = load.run(p.base, load.json_post("/api/diagnose", {"text": "x"}), 2, 0.3, 0.1)
         assert r["requests"] > 0 and r["errors"] == 0 and p.rss_mb() > 0
     row = r | {"server": "noop", "request": "diagnose", "rss_mb": 1.0}
-    text = service.render({"cpus": 2, "seconds": 0.3, "rows": [row]})
+    res = {"cpus": 2, "seconds": 0.3, "rounds": 1, "rows": [row], "load_before": 1.0,
+           "load_after": 1.0}  # fmt: skip
+    text = service.render(res)
     assert "| noop | 2 |" in text and "1.00" in text
