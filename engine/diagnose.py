@@ -1,169 +1,86 @@
-"""Diagnosis: observation -> facts -> partition engine -> ranked, explained causes.
+"""Diagnosis: observation -> facts -> partition engine -> contributions -> ranked,
+explained causes -> the procedure. Each stage is a small function over typed records:
 
-Scoring is Bayesian with a single-fault assumption: each cause starts from its
-prior weight (frequency wording in the manual, normalised over the partition),
-each piece of evidence adds its log-likelihood ratio (a sum, so the order of
-evidence never matters), and the posterior is normalised over the causes plus a
-"leak" for faults the knowledge base does not know. Per cause and observation
-clause only the strongest match counts, so one sentence matching a cause's
-symptom row and its title is not counted twice.
+- ``engine.observe.observe``: free text (plus an error code) -> an Observation;
+- ``engine.facts.observation_facts``: the observation as facts for one partition;
+- ``engine.rules``: the partition's experta engine turns facts into contributions;
+- ``engine.history.history_contribs``: closed work orders as a prior update;
+- ``engine.score.rank``: contributions -> ranked causes (order-independent);
+- ``engine.plan.Planner``: ranked causes -> the minimal safe procedure.
+
+The Diagnoser holds a knowledge base, builds each partition once and runs the
+stages per query.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from engine import outcomes, rules
+from engine import outcomes
 from engine.codes import CodeIndex, Resolution
-from engine.match import Matcher
-from engine.observe import OCPP16_ERROR_CODES, ErrorCodeObs, Observation, observe
-from engine.plan import CauseSteps, Plan, Planner
-from engine.readings import bare_readings
-from kb.schema import Cause, KnowledgeBase, Measurement
-from kb.text import Lexicon, apply_lexicon, clauses, terms, words
+from engine.facts import observation_facts
+from engine.history import History, history_contribs
+from engine.observe import OCPP16_ERROR_CODES, ErrorCodeObs, observe
+from engine.partition import Partition
+from engine.plan import Planner
+from engine.records import Diagnosis, EvidenceItem, RankedCause
+from engine.score import rank, ranked_cause
+from kb.errors import KBError
+from kb.schema import KnowledgeBase, Measurement
+from kb.text import Lexicon
 from kb.text import lexicon_of as text_lexicon_of
 
-LEAK = 0.15  # prior mass of "a cause the knowledge base does not know"
-# How many closed work orders the manual's prior is worth (Dirichlet pseudo-count):
-# with 20, three orders closed on a cause with a 10 % prior multiply its odds by 2.5.
-HISTORY_WEIGHT = 20.0
-# The most the repair history may multiply one cause's odds by, however many orders
-# (a bound on what a few accounts can do to every technician's ranking).
-HISTORY_MAX_ODDS = 4.0
-ANSWER_SLOT = 10_000  # clause index of answered questions, apart from the text's clauses
-
-# Repair history: closed work orders per (equipment, error code) -> {cause id: count}.
-History = Mapping[tuple[str, str], Mapping[str, int]]
-MAX_CAUSES = 8
-# causes without evidence listed in Diagnosis.all_causes (by prior); the rest are
-# still in the normaliser, and why_not computes any of them on demand
-PRIOR_ONLY_LISTED = 40
-MIN_CONFIDENCE = 0.02
+__all__ = [
+    "Diagnoser",
+    "Diagnosis",
+    "EvidenceItem",
+    "History",
+    "Partition",
+    "RankedCause",
+    "UnknownCause",
+    "WhyNot",
+]
 
 
-@dataclass(frozen=True)
-class EvidenceItem:
-    kind: str
-    observation: str
-    matched: str
-    weight: float  # log-likelihood ratio contributed
-    path: str
-    line: int
-
-    @property
-    def polarity(self) -> str:
-        return "for" if self.weight >= 0 else "against"
-
-
-@dataclass(frozen=True)
-class RankedCause:
-    cause: Cause
-    confidence: float
-    score: float  # posterior log-odds before normalisation
-    evidence: tuple[EvidenceItem, ...]
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    observation: Observation
-    partition: str
-    causes: tuple[RankedCause, ...]
-    all_causes: tuple[RankedCause, ...]
-    message: str = ""
-    suggestions: tuple[str, ...] = ()
-    plan: Plan | None = None
-    log_z: float = 0.0  # log normaliser: any cause's confidence is exp(score - log_z)
-    warnings: tuple[str, ...] = ()  # e.g. an error code the knowledge base does not know
-
-
-class Partition:
-    """Causes of one equipment (plus generic ones), with their built engine."""
-
-    def __init__(
-        self,
-        kb: KnowledgeBase,
-        key: str,
-        causes: list[Cause],
-        lexicon: Lexicon,
-        links: Mapping[str, CauseSteps],
-    ) -> None:
-        self.key = key
-        self.kb = kb
-        self.causes = {c.id: c for c in causes}
-        self.lexicon = lexicon
-        self.links = links
-        self.matcher = Matcher(kb, self.causes, lexicon, links)
-        manuals = {c.manual for c in causes}
-        measurements = [m for m in kb.measurements if m.manual in manuals]
-        ctx = [r for r in kb.context_rules if r.cause in self.causes]
-        self.context_rules = ctx
-        self.measurements = measurements
-        self._signatures: dict[str, outcomes.FixSignature] | None = None
-        self.engine = rules.PartitionEngine(
-            self.matcher.observables, measurements, causes, ctx, fixed_by=self.fixed_by
-        )
-        total = sum(c.prior for c in causes) or 1.0
-        self.log_prior = {c.id: math.log(c.prior / total) for c in causes}
-        self.max_log_prior = max(self.log_prior.values(), default=0.0)
-        self.by_prior = sorted(self.log_prior, key=lambda cid: (-self.log_prior[cid], cid))
-
-    def quantity_at(self, points: tuple[str, ...]) -> str | None:
-        """What the manuals measure between these test points, when that is one
-        quantity (resistance between PP and PE, voltage on CP)."""
-        want = set(points)
-        found = {
-            m.quantity
-            for m in self.measurements
-            if m.points
-            and (want <= set(m.points) or set(m.points) <= want)
-            and m.quantity in rules.READING_QUANTITIES
-        }
-        return found.pop() if len(found) == 1 else None
-
-    def signatures(self) -> dict[str, outcomes.FixSignature]:
-        """How each cause is fixed (worked out on the first reported action)."""
-        if self._signatures is None:
-            vocab = outcomes.default_vocabulary()
-            steps = {s.id: s for s in self.kb.steps}
-            statements: dict[str, list[str]] = {}
-            for e in self.kb.evidence:
-                if e.cause in self.causes and e.kind == "statement":
-                    statements.setdefault(e.cause, []).append(e.text)
-            sigs = {}
-            for cid, c in self.causes.items():
-                fix_steps = [steps[s] for s in self.links[cid].fixes if s in steps]
-                texts = [c.remedy, c.notes, *statements.get(cid, [])]
-                own = terms(c.title, self.lexicon)
-                for st in fix_steps:
-                    # of a step that does several things, what it does about this cause
-                    subs = [x for x in st.substeps if terms(x, self.lexicon) & own]
-                    texts += [st.title, *(subs or st.substeps)]
-                objects = frozenset(o for cl in clauses(c.title, self.lexicon) for o in cl.objects)
-                if not objects:
-                    objects = frozenset(
-                        o for cl in clauses(c.component, self.lexicon) for o in cl.objects
-                    )
-                sigs[cid] = outcomes.signature(objects, [t for t in texts if t], vocab)
-            self._signatures = sigs
-        return self._signatures
-
-    def fixed_by(self, report: outcomes.ActionReport) -> list[tuple[Cause, str]]:
-        """The causes the reported action would have fixed, with how."""
-        out = []
-        for cid, sig in self.signatures().items():
-            if outcomes.fixes(report, sig):
-                fixes = ", ".join(sorted(sig.actions)) or "its part"
-                how = f"{report.action} fixes this cause ({fixes})"
-                out.append((self.causes[cid], how))
-        return out
+class UnknownCause(KBError):
+    """``why_not`` was asked about a cause the partition does not hold."""
 
 
 def lexicon_of(kb: KnowledgeBase) -> Lexicon:
     return text_lexicon_of(kb.lexicon)
+
+
+@dataclass(frozen=True)
+class Unobserved:
+    """Something the manuals say would show a cause, which the report did not mention."""
+
+    text: str
+    kind: str
+    source: str  # path:line
+
+
+@dataclass(frozen=True)
+class WhyNot:
+    """Why a cause ranks where it does."""
+
+    cause: str
+    id: str
+    rank: int
+    confidence: float
+    prior: str
+    evidence: tuple[EvidenceItem, ...]
+    not_observed: tuple[Unobserved, ...]
+
+    @property
+    def against(self) -> tuple[EvidenceItem, ...]:
+        return tuple(e for e in self.evidence if e.weight < 0)
+
+    @property
+    def supporting(self) -> tuple[EvidenceItem, ...]:
+        return tuple(e for e in self.evidence if e.weight >= 0)
 
 
 class Diagnoser:
@@ -295,62 +212,18 @@ class Diagnoser:
     ) -> Diagnosis:
         obs = observe(text, self.lexicon, error, outcomes.default_vocabulary())
         obs = replace(obs, error_codes=self._with_aliases(obs.error_codes))
-        key = self.partition_key(model, [c.code for c in obs.error_codes])
-        part = self.partition(key)
-        facts, seen = self._facts(obs, part, answered)
-        contribs = part.engine.run(facts)
-        contribs += self._history(part, [c.code for c in obs.error_codes], history)
-        d = self._rank(obs, part, contribs)
+        codes = [c.code for c in obs.error_codes]
+        part = self.partition(self.partition_key(model, codes))
+        facts = observation_facts(obs, part, self.lexicon, answered)
+        contribs = part.engine.run(list(facts.facts))
+        contribs += history_contribs(part, codes, history, self.canonical_codes)
+        d = rank(obs, part, contribs)
         if not d.causes:
             return d
         conf = [(rc.cause.id, rc.confidence) for rc in d.all_causes]
-        observed = seen | {ref for ref, _v in answers}
+        observed = set(facts.seen) | {ref for ref, _v in answers}
         plan = self.planner.plan(conf, text=text, generation=obs.generation, observed=observed)
         return replace(d, plan=plan)
-
-    def _history(self, part: Partition, codes: list[str], history: History) -> list[rules.Contrib]:
-        """Closed work orders as evidence: the Dirichlet posterior mean of a cause's
-        frequency, (N0 p + k) / (N0 + n), relative to its prior p. Causes no order
-        found keep their weight; only the share of the unknown-fault leak and of
-        the others shrinks, so this is exactly a prior update, recomputed per query."""
-        if part.key == "*" or not history:
-            return []
-        want = self.canonical_codes(codes)
-        counts: dict[str, int] = {}
-        for (eq, error), per in history.items():
-            if eq != part.key:
-                continue
-            # an order counts when it reported the same fault (OCPP aliases resolved),
-            # or for any code when the query names none
-            if want and not (self.canonical_codes(re.split(r"[,\s]+", error)) & want):
-                continue
-            for cid, n in per.items():
-                counts[cid] = counts.get(cid, 0) + n
-        total = sum(counts.values())
-        out = []
-        for cid, k in sorted(counts.items()):
-            if cid not in part.causes or k <= 0:
-                continue
-            p = math.exp(part.log_prior[cid]) * (1 - LEAK)
-            w = math.log((HISTORY_WEIGHT * p + k) / (HISTORY_WEIGHT * p))
-            capped = w > math.log(HISTORY_MAX_ODDS)
-            w = min(w, math.log(HISTORY_MAX_ODDS))
-            c = part.causes[cid]
-            where = f"{part.key}, {' / '.join(codes) or 'any error code'}"
-            bound = f"; weight capped at x{HISTORY_MAX_ODDS:g} odds" if capped else ""
-            out.append(
-                rules.Contrib(
-                    f"history:{cid}",
-                    cid,
-                    w,
-                    "repair history",
-                    f"{k} of {total} counted closed work orders ({where}) found this cause{bound}",
-                    c.title,
-                    c.source.path,
-                    c.source.line_start,
-                )
-            )
-        return out
 
     def canonical_codes(self, codes: Iterable[str]) -> set[str]:
         """Error codes with OCPP codes replaced by the station codes they stand for."""
@@ -366,180 +239,10 @@ class Diagnoser:
                     out.append(ErrorCodeObs(a.means, "station"))
         return tuple(out)
 
-    # ------------------------------------------------------------ facts
-
-    def _facts(
-        self, obs: Observation, part: Partition, answered: Sequence[tuple[str, bool]] = ()
-    ) -> tuple[list[object], set[str]]:
-        """The observation as experta facts, and the KB texts it already covers
-        (so the next question does not ask about them again)."""
-        facts: list[object] = []
-        seen: set[str] = set()
-        for m in part.matcher.match(obs.clauses):
-            seen.add(m.observable.text)
-            facts.append(
-                rules.match_fact(
-                    m.observable.text, m.obs_index, round(m.similarity, 4), m.agrees, m.obs_text
-                )
-            )
-        for i, (ref, yes) in enumerate(answered):
-            asked = part.matcher.by_id.get(ref)
-            if asked is None:
-                continue
-            seen.add(asked.text)
-            reply = f"{'yes' if yes else 'no'}: {asked.text}"
-            facts.append(rules.match_fact(asked.text, ANSWER_SLOT + i, 1.0, yes, reply))
-        for i, r in enumerate(obs.readings):
-            clause = _clause_around(obs.text, r.span)
-            pressed = bool(re.search(r"\bpress(?:ed|ing)?\b", clause, re.I)) and not re.search(
-                r"\b(?:not|n't|without|regardless|even when|unpressed|released)\b", clause, re.I
-            )
-            facts.append(
-                rules.reading_fact(
-                    i, r.quantity, r.value, r.open_circuit, r.points, r.text, pressed, False
-                )
-            )
-        # "PP to PE 152": the unit is what the manuals measure between those points
-        n_read = len(obs.readings)
-        bares = bare_readings(obs.text, list(obs.readings))
-        for k, b in enumerate(bares):
-            quantity = part.quantity_at(b.points)
-            if quantity is None:
-                continue
-            clause = _clause_around(obs.text, b.span)
-            pressed = bool(re.search(r"\bpress(?:ed|ing)?\b", clause, re.I)) and not re.search(
-                r"\b(?:not|n't|without|regardless|even when|unpressed|released)\b", clause, re.I
-            )
-            facts.append(
-                rules.reading_fact(
-                    n_read + k, quantity, b.value, False, b.points, b.text, pressed, False
-                )
-            )
-        for j, seconds in enumerate(obs.elapsed_s, n_read + len(bares)):
-            facts.append(
-                rules.reading_fact(
-                    j,
-                    "duration",
-                    seconds,
-                    False,
-                    (),
-                    f"{seconds / 60:g} min since last contact",
-                    False,
-                    True,
-                )
-            )
-        for code in obs.error_codes:
-            facts.append(rules.error_fact(code.code))
-        for n, report in enumerate(obs.actions):
-            facts.append(rules.action_fact(report, n))
-        if outcomes.default_vocabulary().resolved_itself(obs.text):
-            facts.append(rules.resolved_fact(obs.text))
-        norm = " " + " ".join(words(apply_lexicon(obs.text, self.lexicon))) + " "
-        for rule in part.context_rules:
-            for phrase in rule.phrases:
-                p = " " + " ".join(words(apply_lexicon(phrase, self.lexicon))) + " "
-                at = norm.find(p)
-                if at >= 0:
-                    before = norm[:at].split()[-3:]
-                    negated = any(
-                        w in ("no", "not", "n't", "never", "none", "without") for w in before
-                    )
-                    facts.append(rules.context_fact(rule.id, phrase, negated))
-                    break
-        return facts, seen
-
-    # ------------------------------------------------------------ scoring
-
-    def _rank(self, obs: Observation, part: Partition, contribs: list[rules.Contrib]) -> Diagnosis:
-        # strongest contribution per (cause, observation clause / reading / code)
-        best: dict[tuple[str, str], rules.Contrib] = {}
-        for c in contribs:
-            key = (c.cause, c.slot or c.id)
-            if key not in best or abs(c.logw) > abs(best[key].logw):
-                best[key] = c
-        per_cause: dict[str, list[rules.Contrib]] = {}
-        for (cause, _slot), c in best.items():
-            per_cause.setdefault(cause, []).append(c)
-        informative = any(c.kind != "error code" for c in best.values())
-        # Only causes with evidence are scored one by one; the others keep their prior,
-        # whose total mass is known (priors sum to 1 per partition), so the normaliser
-        # and every confidence stay exact while a query costs O(evidence), not O(KB).
-        scores = {
-            cid: part.log_prior[cid] + sum(c.logw for c in cs)
-            for cid, cs in per_cause.items()
-            if cid in part.log_prior
-        }
-        leak = math.log(LEAK / (1 - LEAK))
-        top = max([*scores.values(), leak, part.max_log_prior])
-        rest = max(0.0, 1.0 - sum(math.exp(part.log_prior[cid]) for cid in scores))
-        z = (
-            sum(math.exp(s - top) for s in scores.values())
-            + math.exp(leak - top)
-            + rest * math.exp(-top)
-        )
-        log_z = top + math.log(z)
-        prior_only: list[tuple[str, float]] = []
-        for cid in part.by_prior:
-            if len(prior_only) >= PRIOR_ONLY_LISTED:
-                break
-            if cid not in scores:
-                prior_only.append((cid, part.log_prior[cid]))
-        ranked = sorted(
-            (
-                self._ranked(part, cid, s, log_z, per_cause.get(cid, []))
-                for cid, s in [*scores.items(), *prior_only]
-            ),
-            key=lambda rc: (-rc.confidence, rc.cause.id),
-        )
-        message = ""
-        suggestions: tuple[str, ...] = ()
-        if not best:
-            message = (
-                "No matching evidence: nothing in the observation matches a known "
-                "symptom, reading or error code, so no cause is ranked."
-            )
-            suggestions = tuple(part.matcher.suggestions(obs.text))
-            shown: tuple[RankedCause, ...] = ()
-        else:
-            if not informative:
-                message = (
-                    "Ranked on the error code alone: no symptom or reading matched, "
-                    "so these are the code's causes by prior frequency."
-                )
-                suggestions = tuple(part.matcher.suggestions(obs.text))
-            shown = tuple(
-                rc
-                for rc in ranked[:MAX_CAUSES]
-                if rc.confidence >= MIN_CONFIDENCE and (rc.evidence or not informative)
-            )
-            if not shown and informative:
-                # the evidence fits many causes (typically the same symptom on many
-                # models) and none stands out: say so, and show the closest anyway
-                shown = tuple(rc for rc in ranked if rc.evidence)[:MAX_CAUSES]
-                fits = [c for c in per_cause if c in part.causes]
-                models = {part.causes[c].equipment for c in fits}
-                message = (
-                    f"The observation fits {len(fits)} causes on {len(models)} models "
-                    "about equally, so none stands out; give the model or the error code "
-                    "to narrow it down. The closest are listed."
-                )
-        return Diagnosis(obs, part.key, shown, tuple(ranked), message, suggestions, log_z=log_z)
-
-    @staticmethod
-    def _ranked(
-        part: Partition, cid: str, score: float, log_z: float, contribs: list[rules.Contrib]
-    ) -> RankedCause:
-        evidence = sorted(
-            (
-                EvidenceItem(c.kind, c.observation, c.matched, round(c.logw, 3), c.path, c.line)
-                for c in contribs
-            ),
-            key=lambda e: -abs(e.weight),
-        )
-        return RankedCause(part.causes[cid], math.exp(score - log_z), score, tuple(evidence))
-
-    def why_not(self, diagnosis: Diagnosis, query: str) -> dict[str, object]:
-        """Explain what evidence a cause lacked or had against it."""
+    def why_not(self, diagnosis: Diagnosis, query: str) -> WhyNot:
+        """What evidence a cause (id or words of its title) had for and against it,
+        and what the manuals say would show it that the report did not mention.
+        Raises UnknownCause when the partition holds no such cause."""
         q = query.lower()
         pool = list(diagnosis.all_causes)
         codes = [c.code for c in diagnosis.observation.error_codes]
@@ -553,18 +256,16 @@ class Diagnoser:
                 None,
             )
             if cid is not None:
-                found = self._ranked(part, cid, part.log_prior[cid], diagnosis.log_z, [])
+                found = ranked_cause(part, cid, part.log_prior[cid], diagnosis.log_z, [])
                 pool = sorted([*pool, found], key=lambda rc: (-rc.confidence, rc.cause.id))
         if found is None:
             titles = ", ".join(rc.cause.title for rc in pool[:12])
-            return {
-                "error": f"no cause matching {query!r} in partition {diagnosis.partition}; "
-                f"known: {titles}"
-            }
-        rank = pool.index(found) + 1
+            raise UnknownCause(
+                f"no cause matching {query!r} in partition {diagnosis.partition}; known: {titles}"
+            )
         matched = {e.matched for e in found.evidence}
         missing = [
-            {"text": o.text, "kind": o.kind, "source": f"{o.path}:{o.line}"}
+            Unobserved(o.text, o.kind, f"{o.path}:{o.line}")
             for o in part.matcher.observables
             if o.cause == found.cause.id and o.text not in matched
         ]
@@ -572,22 +273,21 @@ class Diagnoser:
             for imp in m.implications:
                 if imp.cause == found.cause.id:
                     missing.append(
-                        {
-                            "text": f"reading: {m.text} -> {imp.when}: {imp.text}",
-                            "kind": "measurement",
-                            "source": f"{m.source.path}:{m.source.line_start}",
-                        }
+                        Unobserved(
+                            f"reading: {m.text} -> {imp.when}: {imp.text}",
+                            "measurement",
+                            f"{m.source.path}:{m.source.line_start}",
+                        )
                     )
-        return {
-            "cause": found.cause.title,
-            "id": found.cause.id,
-            "rank": rank,
-            "confidence": round(found.confidence, 4),
-            "prior": found.cause.prior_basis,
-            "against": [e.__dict__ for e in found.evidence if e.weight < 0],
-            "for": [e.__dict__ for e in found.evidence if e.weight >= 0],
-            "not_observed": missing,
-        }
+        return WhyNot(
+            cause=found.cause.title,
+            id=found.cause.id,
+            rank=pool.index(found) + 1,
+            confidence=round(found.confidence, 4),
+            prior=found.cause.prior_basis,
+            evidence=found.evidence,
+            not_observed=tuple(missing),
+        )
 
 
 def _reading_text(m: Measurement, value: str) -> str:
@@ -601,9 +301,3 @@ def _reading_text(m: Measurement, value: str) -> str:
 
 def _norm_model(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", s.lower())
-
-
-def _clause_around(text: str, span: tuple[int, int]) -> str:
-    start = max(text.rfind(c, 0, span[0]) for c in ",;.") + 1
-    ends = [i for i in (text.find(c, span[1]) for c in ",;.") if i >= 0]
-    return text[start : min(ends) if ends else len(text)]

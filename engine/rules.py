@@ -26,7 +26,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from experta import MATCH, Fact, KnowledgeEngine, Rule
 
@@ -72,6 +72,23 @@ SELF_RESOLVED_LR = 4.0
 OUTCOME_LR = {"fixed": 5.0, "temporary": 2.5, "no_change": 0.2}
 
 
+# What kind of reasoning a contribution is, as the explanation names it: a symptom
+# the report describes; a reading out of range; a normal finding (a reading in
+# range, "retracts fine" against "won't retract"); an action already tried and its
+# outcome (or a fault that went away by itself); a cue the manual states ("if other
+# stations are offline too, this is likely a carrier outage"); the repair history
+# of closed work orders; the station's error code.
+Reason = Literal[
+    "symptom",
+    "reading",
+    "normal finding",
+    "action outcome",
+    "stated cue",
+    "repair history",
+    "error code",
+]
+
+
 @dataclass(frozen=True)
 class Contrib:
     """One piece of evidence for (``logw`` > 0) or against a cause. ``slot`` names
@@ -82,12 +99,14 @@ class Contrib:
     id: str
     cause: str
     logw: float
-    kind: str
+    kind: str  # what matched, in detail
     observation: str
     matched: str
     path: str
     line: int
+    reason: Reason  # the kind of reasoning it is (see Reason)
     slot: str = ""
+    similarity: float | None = None  # of a symptom match
 
 
 def _points_ok(reading: tuple[str, ...], expected: tuple[str, ...]) -> bool:
@@ -240,6 +259,7 @@ class Builder:
                     matched=r.explanation,
                     path=r.source.path,
                     line=r.source.line_start,
+                    reason="stated cue",
                     slot="context",
                 )
             )
@@ -266,6 +286,7 @@ class Builder:
                         matched=how,
                         path=cause.source.path,
                         line=cause.source.line_start,
+                        reason="action outcome",
                         slot=f"action:{slot}",
                     )
                 )
@@ -291,6 +312,7 @@ class Builder:
                         matched=f"{cause.title}: {cause.notes or cause.prior_basis}",
                         path=cause.source.path,
                         line=cause.source.line_start,
+                        reason="action outcome",
                         slot="resolved",
                     )
                 )
@@ -363,7 +385,13 @@ def _observed(
             matched=o.text,
             path=o.path,
             line=o.line,
+            # a manual's conditional conclusion is a cue; a report that says the
+            # opposite of a symptom ("retracts fine") is a normal finding
+            reason=("stated cue" if o.kind == "statement" else "symptom")
+            if agrees
+            else "normal finding",
             slot=f"clause:{obs}",
+            similarity=round(sim, 3),
         )
     )
 
@@ -379,6 +407,7 @@ def _code_contrib(engine: KnowledgeEngine, cause: Cause, code: str, w: float) ->
             matched=", ".join(sorted(cause.error_codes)) or "-",
             path=cause.source.path,
             line=cause.source.line_start,
+            reason="error code",
             slot=f"code:{code}",
         )
     )
@@ -410,12 +439,13 @@ def _reading_contribs(
     for cause, hit in classify(m, value, open_circuit):
         if not cause:
             continue
+        reason: Reason
         if hit:
             w = math.log(strength)
-            kind = "reading out of range"
+            kind, reason = "reading out of range", "reading"
         elif in_range(m, value, open_circuit):
             w = math.log(IN_RANGE_LR)
-            kind = "reading in range"
+            kind, reason = "reading in range", "normal finding"
         else:
             continue
         out.append(
@@ -428,6 +458,7 @@ def _reading_contribs(
                 matched=f"{m.text} ({where})",
                 path=m.source.path,
                 line=m.source.line_start,
+                reason=reason,
                 slot=f"reading:{rid}",
             )
         )

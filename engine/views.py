@@ -37,6 +37,14 @@ class EvidenceLine:
     observation: str
     matched: str
     source: str
+    reason: str = ""  # symptom, reading, normal finding, action outcome, stated cue, ...
+    similarity: float | None = None
+
+    @property
+    def how(self) -> str:
+        """The kind of reasoning, with a symptom match's similarity: "symptom 0.82"."""
+        what = self.reason or self.kind
+        return f"{what} {self.similarity:.2f}" if self.similarity is not None else what
 
 
 @dataclass(frozen=True)
@@ -220,7 +228,13 @@ def cause_cards(data: Mapping[str, Any]) -> tuple[CauseCard, ...]:
             float(c["confidence"]),
             tuple(
                 EvidenceLine(
-                    e["polarity"], e["kind"], e["observation"], e["matched"], e.get("source", "")
+                    e["polarity"],
+                    e["kind"],
+                    e["observation"],
+                    e["matched"],
+                    e.get("source", ""),
+                    e.get("reason", ""),
+                    e.get("similarity"),
                 )
                 for e in c.get("evidence", ())
             ),

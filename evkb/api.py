@@ -14,8 +14,9 @@ from kb.errors import KBError
 from kb.schema import KnowledgeBase, kb_to_json
 
 if TYPE_CHECKING:
-    from engine.diagnose import Diagnoser, Diagnosis, History
+    from engine.diagnose import Diagnoser, Diagnosis, History, WhyNot
     from engine.lookup import Lookup
+    from engine.records import EvidenceItem
     from engine.simulate import FaultModel, SimResult
     from engine.views import WorkOrderView
     from kb.schema import Cause, Source
@@ -195,6 +196,23 @@ def parts_json(kb: KnowledgeBase, q: str = "") -> list[dict[str, Any]]:
     ]
 
 
+def evidence_json(e: EvidenceItem) -> dict[str, Any]:
+    """One contribution: its reasoning kind (symptom, reading, normal finding, action
+    outcome, stated cue, repair history, error code), what matched and its line."""
+    out: dict[str, Any] = {
+        "kind": e.kind,
+        "reason": e.reason,
+        "polarity": e.polarity,
+        "observation": e.observation,
+        "matched": e.matched,
+        "weight": e.weight,
+        "source": f"{e.path}:{e.line}",
+    }
+    if e.similarity is not None:
+        out["similarity"] = e.similarity
+    return out
+
+
 def diagnosis_json(d: Diagnosis) -> dict[str, Any]:
     """The diagnose result of DESIGN.md's machine interface."""
     causes = []
@@ -209,17 +227,7 @@ def diagnosis_json(d: Diagnosis) -> dict[str, Any]:
                 "id": rc.cause.id,
                 "title": rc.cause.title,
                 "confidence": round(rc.confidence, 4),
-                "evidence": [
-                    {
-                        "kind": e.kind,
-                        "polarity": e.polarity,
-                        "observation": e.observation,
-                        "matched": e.matched,
-                        "weight": e.weight,
-                        "source": f"{e.path}:{e.line}",
-                    }
-                    for e in rc.evidence
-                ],
+                "evidence": [evidence_json(e) for e in rc.evidence],
                 "sources": sources,
             }
         )
@@ -280,24 +288,33 @@ def diagnosis_json(d: Diagnosis) -> dict[str, Any]:
     return out
 
 
-def why_not_text(why: dict[str, Any]) -> str:
-    if "error" in why:
-        return str(why["error"])
-    lines = [
-        f"{why['cause']}: ranked {why['rank']} at {why['confidence']:.0%} (prior: {why['prior']})"
-    ]
-    for e in why["for"]:
-        lines.append(
-            f'  + {e["kind"]}: "{e["observation"]}" ~ "{e["matched"]}" [{e["path"]}:{e["line"]}]'
-        )
-    for e in why["against"]:
-        lines.append(
-            f'  - {e["kind"]}: "{e["observation"]}" ~ "{e["matched"]}" [{e["path"]}:{e["line"]}]'
-        )
-    if why["not_observed"]:
+def why_not_json(why: WhyNot) -> dict[str, Any]:
+    return {
+        "cause": why.cause,
+        "id": why.id,
+        "rank": why.rank,
+        "confidence": why.confidence,
+        "prior": why.prior,
+        "for": [evidence_json(e) for e in why.supporting],
+        "against": [evidence_json(e) for e in why.against],
+        "not_observed": [
+            {"text": u.text, "kind": u.kind, "source": u.source} for u in why.not_observed
+        ],
+    }
+
+
+def _evidence_line(sign: str, e: EvidenceItem) -> str:
+    how = f"{e.reason}, similarity {e.similarity:.2f}" if e.similarity is not None else e.reason
+    return f'  {sign} {how} ({e.kind}): "{e.observation}" ~ "{e.matched}" [{e.path}:{e.line}]'
+
+
+def why_not_text(why: WhyNot) -> str:
+    lines = [f"{why.cause}: ranked {why.rank} at {why.confidence:.0%} (prior: {why.prior})"]
+    lines += [_evidence_line("+", e) for e in why.supporting]
+    lines += [_evidence_line("-", e) for e in why.against]
+    if why.not_observed:
         lines.append("  not observed (would support it):")
-        for m in why["not_observed"]:
-            lines.append(f"    . {m['text']}  [{m['source']}]")
+        lines += [f"    . {u.text}  [{u.source}]" for u in why.not_observed]
     return "\n".join(lines)
 
 

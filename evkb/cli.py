@@ -94,7 +94,7 @@ def _print_diagnosis(data: dict[str, Any], code: str = "") -> None:
         print(f"  {c.percent:>5}  {c.title}")
         for e in c.evidence[:3]:
             sign = "+" if e.polarity == "for" else "-"
-            print(f'         {sign} {e.kind}: "{e.observation}" ~ "{e.matched}"  [{e.source}]')
+            print(f'         {sign} {e.how}: "{e.observation}" ~ "{e.matched}"  [{e.source}]')
     if s.folded:
         print(f"         {s.folded.text} (--json lists them)")
     if s.first_steps:
@@ -160,9 +160,15 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         print(f"evkb: warning: {w}", file=sys.stderr)
     data = api.diagnosis_json(d)
     if args.why_not:
-        why = api.diagnoser(kb).why_not(d, args.why_not)
-        print(api.dumps(why) if args.json else api.why_not_text(why))
-        return 0 if "error" not in why else 1
+        from engine.diagnose import UnknownCause
+
+        try:
+            why = api.diagnoser(kb).why_not(d, args.why_not)
+        except UnknownCause as e:
+            print(f"evkb: {e}", file=sys.stderr)
+            return 1
+        print(api.dumps(api.why_not_json(why)) if args.json else api.why_not_text(why))
+        return 0
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:

@@ -16,6 +16,8 @@ MODULES = [
     "ingest.items",
     "ingest.steps_kind",
     "engine.codes",
+    "engine.score",
+    "engine.facts",
 ]
 
 

@@ -1,0 +1,51 @@
+"""What a diagnosis answers: ranked causes, each with the evidence that moved it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.observe import Observation
+from engine.plan import Plan
+from engine.rules import Reason
+from kb.schema import Cause
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One contribution to a cause's score, as the explanation shows it."""
+
+    kind: str  # what matched, in detail ("symptom", "title", "reading in range", ...)
+    observation: str  # the words of the report (or the reading, the code) it came from
+    matched: str  # the knowledge-base text it met
+    weight: float  # log-likelihood ratio contributed
+    path: str
+    line: int
+    # the kind of reasoning: symptom, reading, normal finding, action outcome, stated
+    # cue, repair history, error code
+    reason: Reason = "symptom"
+    similarity: float | None = None  # how closely a symptom matched (0..1)
+
+    @property
+    def polarity(self) -> str:
+        return "for" if self.weight >= 0 else "against"
+
+
+@dataclass(frozen=True)
+class RankedCause:
+    cause: Cause
+    confidence: float
+    score: float  # posterior log-odds before normalisation
+    evidence: tuple[EvidenceItem, ...]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    observation: Observation
+    partition: str
+    causes: tuple[RankedCause, ...]
+    all_causes: tuple[RankedCause, ...]
+    message: str = ""
+    suggestions: tuple[str, ...] = ()
+    plan: Plan | None = None
+    log_z: float = 0.0  # log normaliser: any cause's confidence is exp(score - log_z)
+    warnings: tuple[str, ...] = ()  # e.g. an error code the knowledge base does not know
