@@ -4,6 +4,7 @@ need a socket: OCPP over WebSocket, the browser, concurrent clients."""
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -56,7 +57,7 @@ def live_server(kb_path: Path, db_url: str, **app_options: Any) -> Iterator[str]
 
 
 def serve_process(
-    kb: Path, db: str, port: int, log: Path, *extra: str, verify: object = True
+    kb: Path, db: str, port: int, log: Path, *extra: str, verify: ssl.SSLContext | bool = True
 ) -> tuple[subprocess.Popen[str], str]:
     """`evkb serve` in its own process, as an operator starts it; returns it and its
     base URL once /api/health answers (its stderr goes to ``log``)."""
@@ -74,7 +75,7 @@ def serve_process(
     deadline = time.monotonic() + 120
     while True:
         try:
-            httpx.get(f"{base}/api/health", timeout=2, verify=verify)  # type: ignore[arg-type]
+            httpx.get(f"{base}/api/health", timeout=2, verify=verify)
             return proc, base
         except httpx.TransportError:
             if proc.poll() is not None or time.monotonic() > deadline:

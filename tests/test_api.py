@@ -336,7 +336,10 @@ def test_learning_matches_ocpp_alias_codes(client: TestClient, app: Any, db: str
     for t in technicians(app, db, 3):
         close_as(client, t, alias, LATCH)
     after = client.post("/api/diagnose", json=obs).json()
-    conf = lambda d: next((c["confidence"] for c in d["causes"] if c["id"] == LATCH), 0.0)  # noqa: E731
+
+    def conf(d: dict[str, Any]) -> float:
+        return float(next((c["confidence"] for c in d["causes"] if c["id"] == LATCH), 0.0))
+
     assert conf(after) > conf(before)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -95,11 +96,20 @@ def log_in(page: Page, user: str = "") -> None:
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
+# Content-Security-Policy violations reported on each page's console
+_CSP: weakref.WeakKeyDictionary[Page, list[str]] = weakref.WeakKeyDictionary()
+
+
+def csp(page: Page) -> list[str]:
+    """The Content-Security-Policy violations the page reported so far."""
+    return _CSP[page]
+
+
 def new_page(
     browser: Browser, base_url: str, login: bool = True, **options: Any
 ) -> tuple[BrowserContext, Page]:
     """A fresh browser context (its own cookies), logged in unless ``login`` is False;
-    every Content-Security-Policy violation is collected in ``page.csp``."""
+    every Content-Security-Policy violation is collected in ``csp(page)``."""
     context = browser.new_context(base_url=base_url, **options)
     context.set_default_timeout(ACTION_MS)
     context.set_default_navigation_timeout(NAVIGATION_MS)
@@ -109,7 +119,7 @@ def new_page(
         "console",
         lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
     )
-    page.csp = violations  # type: ignore[attr-defined]
+    _CSP[page] = violations
     if login:
         log_in(page)
     return context, page
@@ -279,7 +289,7 @@ def test_anonymous_visitor_is_sent_to_the_login_page(browser: Browser, base_url:
         expect(page).to_have_url(re.compile(r"/login$"))
         page.goto("/workorders")
         expect(page).to_have_url(re.compile(r"/login\?next=/workorders$"))
-        assert page.csp == []  # type: ignore[attr-defined]
+        assert csp(page) == []
     finally:
         context.close()
 
@@ -312,7 +322,7 @@ def test_phone_suggestions_diagnosis_and_explanation(phone: Page) -> None:
     expect(
         top.get_by_text(re.compile(r"^Manual: manuals/chargepoint-ct4000-cable-retractor\.md:\d+"))
     ).to_be_visible()
-    assert page.csp == []  # type: ignore[attr-defined]  # the script is a file, not inline
+    assert csp(page) == []  # the script is a file, not inline
 
 
 def test_phone_answers_rerank_and_undo(phone: Page) -> None:

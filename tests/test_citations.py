@@ -32,8 +32,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,7 +39,7 @@ import yaml
 
 from kb.schema import RECORD_TYPES
 from tests.conftest import FIXTURES, ROOT, SHARED, export_with_cli
-from tests.markdown_text import content_words, normalise, words
+from tests.markdown_text import file_lines, holds, normalise
 
 CONFIG: dict[str, Any] = yaml.safe_load((FIXTURES / "citations.yaml").read_text(encoding="utf-8"))
 SCOPE_LABELS = {normalise(s) for s in CONFIG["safety_scope_labels"]}
@@ -74,12 +72,6 @@ def corpus_export(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return data
 
 
-@cache
-def file_lines(path: str) -> list[str]:
-    p = Path(path)
-    return (p if p.is_absolute() else ROOT / p).read_text(encoding="utf-8-sig").splitlines()
-
-
 def cited_lines(record: Record) -> str | None:
     """The raw text of the record's cited lines, None if they do not exist."""
     src = record["source"]
@@ -87,22 +79,6 @@ def cited_lines(record: Record) -> str | None:
     if not 1 <= src["line_start"] <= src["line_end"] <= len(lines):
         return None
     return "\n".join(lines[src["line_start"] - 1 : src["line_end"]])
-
-
-def holds(cited: str, text: str) -> str | None:
-    """None if the normalised ``cited`` lines hold ``text`` (verbatim, or every
-    content word of it); otherwise what is missing."""
-    want, have = normalise(text), normalise(cited)
-    if not want:
-        return "the record's text is empty"
-    if want in have:
-        return None
-    needed = content_words(want)
-    have_words = set(words(have))
-    missing = [w for w in needed if w not in have_words]
-    if needed and not missing:
-        return None
-    return f"{text!r} not in the cited lines" + (f" (missing {missing})" if missing else "")
 
 
 def number_candidates(value: float, unit: str) -> list[float]:

@@ -4,14 +4,17 @@ readable table and `--why-not` for people."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT
 from tests.conftest import evkb as run_evkb
+from tests.markdown_text import file_lines, holds
 
 
 def evkb(*args: str, stdin: str | None = None, kb: Path) -> subprocess.CompletedProcess[str]:
@@ -32,17 +35,17 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def check_shape(out: dict[str, object]) -> None:
+def check_shape(out: dict[str, Any]) -> None:
     assert set(out) >= {"causes", "procedure", "parts", "tools", "questions"}
-    for c in out["causes"]:  # type: ignore[attr-defined]
+    for c in out["causes"]:
         assert {"id", "title", "confidence", "evidence", "sources"} <= set(c)
         assert 0.0 <= c["confidence"] <= 1.0
         assert all({"path", "line"} <= set(s) for s in c["sources"])
-    for s in out["procedure"]:  # type: ignore[attr-defined]
+    for s in out["procedure"]:
         assert {"id", "title", "minutes", "requires_lockout"} <= set(s)
-    for p in out["parts"]:  # type: ignore[attr-defined]
+    for p in out["parts"]:
         assert {"name", "variant"} <= set(p)
-    for q in out["questions"]:  # type: ignore[attr-defined]
+    for q in out["questions"]:
         assert {"text", "separates"} <= set(q)
 
 
@@ -117,14 +120,51 @@ def test_diagnose_text_reads_like_an_answer(kb: Path, text: str, code: str) -> N
         assert out.index("Next question") < out.index(data["questions"][0]["text"])
 
 
-def test_why_not_explains_missing_and_against(kb: Path) -> None:
-    r = evkb("diagnose", "retracts fine but sessions fail", "--why-not", "spring broken", kb=kb)
+# one line of evidence in the --why-not text: sign, kind of reasoning (and similarity),
+# what matched in detail, observation, KB text, citation
+EVIDENCE_LINE = re.compile(r'^  ([+-]) ([^(]+?) \((.+?)\): "(.*)" ~ "(.*)" \[(.+):(\d+)\]$')
+
+
+def why_not(kb: Path, text: str, cause: str) -> tuple[str, list[re.Match[str]]]:
+    r = evkb("diagnose", text, "--why-not", cause, kb=kb)
     assert r.returncode == 0, r.stderr
-    assert "Retractor spring broken" in r.stdout
+    lines = r.stdout.splitlines()
+    return lines[0], [m for line in lines if (m := EVIDENCE_LINE.match(line))]
+
+
+def test_why_not_explains_missing_and_against(kb: Path) -> None:
+    """A cause the report speaks against: its rank, the evidence against it (what the
+    technician said, what the manual says, where) and what was not observed."""
+    text = "retracts fine but sessions fail"
+    head, evidence = why_not(kb, text, "spring broken")
+    ranked = json.loads(evkb("diagnose", "--json", text, kb=kb).stdout)["causes"]
+    assert ranked and "spring" not in ranked[0]["title"].lower()
+    m = re.match(r"^(.*spring broken.*): ranked (\d+) at (\d+)%", head, re.I)
+    assert m, head
+    assert int(m.group(2)) > 1 and int(m.group(3)) < ranked[0]["confidence"] * 100
+    assert evidence, "the evidence against it is listed"
+    assert {e.group(1) for e in evidence} == {"-"}, [e.group(0) for e in evidence]
     # "retracts fine" is a normal finding against a broken spring
-    against = [ln for ln in r.stdout.splitlines() if ln.startswith("  - ")]
-    assert any("normal finding" in ln and "retracts fine" in ln for ln in against), r.stdout
-    assert "not observed" in r.stdout
+    assert any(
+        e.group(2).startswith("normal finding") and e.group(4) == "retracts fine" for e in evidence
+    ), [e.group(0) for e in evidence]
+    for e in evidence:
+        assert e.group(4).lower() in text, f"{e.group(4)!r} is not what the technician said"
+        assert holds(file_lines(e.group(6))[int(e.group(7)) - 1], e.group(5)) is None, e.group(0)
+    out = evkb("diagnose", text, "--why-not", "spring broken", kb=kb).stdout
+    missing = out.split("not observed (would support it):\n", 1)
+    assert len(missing) == 2, out
+    assert re.match(r"    \. .+  \[manuals/.+\.md:\d+\]$", missing[1].splitlines()[0])
+
+
+def test_why_not_of_a_supported_cause_lists_evidence_for_it(kb: Path) -> None:
+    text = "cable hangs loose"
+    _head, evidence = why_not(kb, text, "spring broken")
+    assert evidence and {e.group(1) for e in evidence} == {"+"}, [e.group(0) for e in evidence]
+    assert all(e.group(4).lower() in text for e in evidence)
+
+
+def test_why_not_of_an_unknown_cause_is_an_error(kb: Path) -> None:
     bad = evkb("diagnose", "cable loose", "--why-not", "flux capacitor", kb=kb)
     assert bad.returncode == 1 and "no cause matching" in bad.stderr
 

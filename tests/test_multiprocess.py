@@ -18,11 +18,14 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from tests.auth import basic, bearer, people
 from tests.live import free_port, serve_process
 
 STATIONS = [f"MP-{i:03d}" for i in range(200)]
+
+OCPP16 = Subprotocol("ocpp1.6")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -63,7 +66,7 @@ def two(
 async def exchange(base: str, station: str, frames: list[str]) -> list[Any]:
     url = base.replace("http://", "ws://") + f"/ocpp/{station}"
     async with websockets.connect(
-        url, subprotocols=["ocpp1.6"], additional_headers=basic(station), open_timeout=60
+        url, subprotocols=[OCPP16], additional_headers=basic(station), open_timeout=60
     ) as ws:
         out = []
         for f in frames:

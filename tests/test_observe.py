@@ -3,16 +3,18 @@ no-evidence answer, and denial turning into evidence against a cause."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 import yaml
 
-from engine.diagnose import Diagnoser
+from engine.diagnose import Diagnoser, EvidenceItem
 from engine.observe import observe
 from kb.schema import KnowledgeBase
 from kb.text import Lexicon, clauses
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
+from tests.markdown_text import file_lines, holds
 
 CLAUSES: list[dict[str, Any]] = yaml.safe_load((FIXTURES / "clauses.yaml").read_text())
 
@@ -69,11 +71,46 @@ def test_evidence_is_order_independent(diagnoser: Diagnoser) -> None:
     assert ca == cb
 
 
-def test_every_cause_cites_a_manual_line(diagnoser: Diagnoser) -> None:
-    d = diagnoser.diagnose("cable jacket cracked and pins bent", error="CP-ERR-RET")
+def cited_line_holds(e: EvidenceItem, title: str) -> str | None:
+    """None if the manual line an evidence item cites holds what it says it matched
+    (of a reading: its text without the expected range in parentheses, or the value
+    it is checked against, where the knowledge beside a manual words it apart) or,
+    for evidence about the cause as a whole (its error code, a reported action),
+    the cause's title; otherwise what is wrong."""
+    path = ROOT / e.path
+    if not e.path.startswith("manuals/") or not path.is_file():
+        return f"{e.path} is not a manual"
+    lines = file_lines(e.path)
+    if not 1 <= e.line <= len(lines):
+        return f"{e.path} has no line {e.line}"
+    line = lines[e.line - 1]
+    texts = [e.matched, e.matched.rsplit(" (", 1)[0], title]
+    if any(holds(line, t) is None for t in texts):
+        return None
+    values = set(re.findall(r"\d+(?:\.\d+)?", e.matched.rsplit(" (", 1)[0]))
+    if values & set(re.findall(r"\d+(?:\.\d+)?", line)):
+        return None
+    return f"{e.path}:{e.line} {line!r} holds neither {e.matched!r} nor {title!r}"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("cable jacket cracked and pins bent", "CP-ERR-RET"),
+        ("PP to PE 482 ohm at rest", None),
+        ("signal 1 bar, rebooted it, no change", "CP-ERR-WIFI"),
+    ],
+)
+def test_every_cause_cites_a_manual_line(diagnoser: Diagnoser, text: str, code: str | None) -> None:
+    """Each ranked cause comes with its evidence, and every piece of evidence cites
+    the manual line that holds it."""
+    d = diagnoser.diagnose(text, error=code)
+    assert d.causes, d.message
+    assert any(e.kind != "error code" for e in d.causes[0].evidence), d.causes[0].evidence
     for rc in d.causes:
-        for e in rc.evidence:
-            assert e.path.startswith("manuals/") and e.line > 0
+        assert rc.evidence, f"{rc.cause.title} is ranked without evidence"
+        wrong = [w for e in rc.evidence if (w := cited_line_holds(e, rc.cause.title))]
+        assert not wrong, wrong
 
 
 def test_ocpp_error_code_means_station_code(diagnoser: Diagnoser) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from tests.auth import PASSWORD, STATION_PASSWORD, basic, bearer, people
 from tests.live import free_port, live_server, serve_process
@@ -25,12 +26,14 @@ from tests.test_ocpp import API, connect, db_url, orders, raw_exchange, server, 
 
 __all__ = ["db_url", "server"]  # fixtures used here
 
+OCPP16 = Subprotocol("ocpp1.6")
+
 
 def refused_status(base: str, station: str, headers: dict[str, str]) -> int:
     async def go() -> int:
         try:
             async with websockets.connect(
-                ws_url(base, station), subprotocols=["ocpp1.6"], additional_headers=headers
+                ws_url(base, station), subprotocols=[OCPP16], additional_headers=headers
             ):
                 return 101
         except websockets.InvalidStatus as e:
@@ -164,7 +167,7 @@ def serve(seed_kb_file: Path, tmp_path: Path) -> Iterator[tuple[str, int, Path]]
 def start_serve(
     kb: Path, db: str, port: int, tmp: Path, *extra: str
 ) -> tuple[subprocess.Popen[str], str]:
-    verify: object = True
+    verify: ssl.SSLContext | bool = True
     if "--ssl-certfile" in extra:
         verify = ssl.create_default_context(cafile=str(tmp / "cert.pem"))
     return serve_process(kb, db, port, tmp / f"serve-{port}.log", *extra, verify=verify)
@@ -243,7 +246,7 @@ def test_5_tls_https_and_wss_security_profile_2(seed_kb_file: Path, tmp_path: Pa
         async def station() -> Any:
             url = f"wss://127.0.0.1:{port}/ocpp/CT-1"
             async with websockets.connect(
-                url, subprotocols=["ocpp1.6"], ssl=ctx, additional_headers=basic("CT-1")
+                url, subprotocols=[OCPP16], ssl=ctx, additional_headers=basic("CT-1")
             ) as ws:
                 await ws.send('[2, "hb", "Heartbeat", {}]')
                 return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))

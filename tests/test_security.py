@@ -498,7 +498,9 @@ def test_9_events_are_paged(env: Env) -> None:
     assert "Latest 100 of 10001 events" in web.get(f"/workorders/{o['id']}").text
 
 
-def test_9_history_does_not_read_the_closed_orders(tmp_path: Path) -> None:
+def test_9_history_does_not_read_the_closed_orders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """diagnose's repair history costs one indexed read, not a scan of closed orders."""
     store = Store.open(f"sqlite:///{tmp_path / 'o.sqlite3'}")
     for i in range(3):
@@ -509,15 +511,13 @@ def test_9_history_does_not_read_the_closed_orders(tmp_path: Path) -> None:
     real = sqlite3.connect
 
     def traced(*a: Any, **kw: Any) -> sqlite3.Connection:
-        conn = real(*a, **kw)
+        conn: sqlite3.Connection = real(*a, **kw)
         conn.set_trace_callback(seen.append)
         return conn
 
-    sqlite3.connect = traced  # type: ignore[assignment]
-    try:
-        assert store.history() == {("E", "X"): {"c": 3}}
-    finally:
-        sqlite3.connect = real
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    assert store.history() == {("E", "X"): {"c": 3}}
+    monkeypatch.undo()
     assert seen and not [s for s in seen if "workorders" in s], seen
 
 

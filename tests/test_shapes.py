@@ -85,8 +85,8 @@ def test_shape_is_read(
         ]
         assert hits, f"no {m} in {[(x.quantity, x.low, x.high) for x in kb.measurements]}"
         if "implies" in m:
-            causes = {c.id: c for c in kb.causes}
-            implied = [causes[i.cause].title for x in hits for i in x.implications if i.cause]
+            by_id = {c.id: c for c in kb.causes}
+            implied = [by_id[i.cause].title for x in hits for i in x.implications if i.cause]
             assert any(norm(m["implies"]) in norm(t) for t in implied), implied
     for w in case.get("warnings", []):
         line = f"{Path(case['file']).name}:{w['line']}: warning:"

@@ -88,10 +88,11 @@ def brute_force(m: sim.FaultModel) -> float:
     def in_order(order: tuple[str, ...]) -> sim.Policy:
         return lambda _m, done, _left: next((s for s in order if s not in done), None)
 
-    return min(
-        sim.expected(m, lambda c, o=order: sim.run(m, in_order(o), c))
-        for order in itertools.permutations(m.order)
-    )
+    def cost(order: tuple[str, ...]) -> float:
+        policy = in_order(order)
+        return sim.expected(m, lambda c: sim.run(m, policy, c))
+
+    return min(cost(order) for order in itertools.permutations(m.order))
 
 
 @settings(max_examples=150, deadline=None)
