@@ -8,10 +8,12 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
 from engine.diagnose import Diagnoser
 from evkb import api
 from kb.schema import KnowledgeBase
+from tests.conftest import FIXTURES
 from tests.test_diagnosis_cases import DEV, load_cases
 
 CASES = load_cases(DEV)
@@ -66,20 +68,83 @@ def test_spring_and_cable_fixes_stay_apart(diagnoser: Diagnoser) -> None:
     assert any("Spring" in p["name"] or "spring" in p["name"] for p in spring["parts"])
 
 
-def test_part_probability_and_variant_from_serial_generation(diagnoser: Diagnoser) -> None:
-    gen2 = result(diagnoser, {"text": "gen 2 unit, cable hangs loose and will not retract"})
-    plain = result(diagnoser, {"text": "cable hangs loose and will not retract"})
-    kit2 = next(p for p in gen2["parts"] if "spring" in p["name"].lower())
-    kit = next(p for p in plain["parts"] if "spring" in p["name"].lower())
-    assert kit2["variant"] == "Gen 2"
-    assert kit["variant"] == "" and kit["variants"] == ["Gen 1", "Gen 2"]
-    assert 0.5 < kit["probability"] <= 1.0
+VARIANTS: list[dict[str, Any]] = yaml.safe_load((FIXTURES / "variants.yaml").read_text())
 
 
-def test_next_question_separates_remaining_causes(diagnoser: Diagnoser) -> None:
-    out = result(diagnoser, {"text": "station offline", "error": "CP-ERR-WIFI"})
+@pytest.mark.parametrize("case", VARIANTS, ids=lambda c: c["text"][:40])
+def test_part_variant_from_serial_or_generation(
+    diagnoser: Diagnoser, seed_kb: KnowledgeBase, case: dict[str, Any]
+) -> None:
+    """The serial number (or the generation) on the report picks the part's variant,
+    in the JSON and on the dispatcher's pick list; without either, the pick list
+    offers the choice. A part is needed at least as often as the causes it fixes."""
+    out = result(diagnoser, case)
+    part = next((p for p in out["parts"] if re.search(case["part"], p["name"], re.I)), None)
+    assert part is not None, out["parts"]
+    assert part["variant"] == case["variant"], part
+    assert len(part["variants"]) > 1 and (
+        not case["variant"] or case["variant"] in part["variants"]
+    )
+    picklist = api.picklist(seed_kb, case["text"])
+    row = next(line for line in picklist.splitlines() if part["name"] in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    if case["variant"]:
+        assert case["variant"] in cells, row
+        assert not any(v in row for v in part["variants"] if v != case["variant"]), row
+    else:
+        assert all(v in row for v in part["variants"]), row
+    confidence = {c["id"]: c["confidence"] for c in out["causes"]}
+    assert part["causes"] and set(part["causes"]) <= set(confidence)
+    assert sum(confidence[c] for c in part["causes"]) - 1e-3 <= part["probability"] <= 1.0
+
+
+def answers_to(q: dict[str, Any], seed_kb: KnowledgeBase) -> tuple[str, str]:
+    """(an answer that speaks for the causes the question separates, one that speaks
+    against them): yes / no for "Do you observe ...?"; for "Measure ...", a reading
+    the manual says implies them and one inside the expected range."""
+    if q["kind"] == "observe":
+        return "yes", "no"
+    m = next(m for m in seed_kb.measurements if m.id == q["ref"])
+    assert m.low is not None
+    normal = m.low if m.high is None else (m.low + m.high) / 2
+    imp = next(i for i in m.implications if i.cause in q["separates"])
+    if imp.when == "open":
+        return "open circuit", f"{normal:g}"
+    if imp.when == "zero":
+        return "0", f"{normal:g}"
+    assert imp.when in ("low", "high", "equals") and imp.value is not None, imp
+    return f"{imp.value:g}", f"{normal:g}"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("station offline", "CP-ERR-WIFI"), ("cable hangs loose", "CP-ERR-RET")],
+)
+def test_next_question_separates_remaining_causes(
+    diagnoser: Diagnoser, seed_kb: KnowledgeBase, text: str, code: str
+) -> None:
+    """An ambiguous report gets questions; each is about some of the causes still
+    ranked (not all of them: then it would separate nothing), and answering it moves
+    those causes: up for the answer that fits them, down for the one that does not."""
+    first = diagnoser.diagnose(text, error=code)
+    out = api.diagnosis_json(first)
     assert out["questions"], "an ambiguous report gets a question"
-    assert all(len(q["separates"]) >= 1 for q in out["questions"])
+    ranked = [c["id"] for c in out["causes"]]
+    before = {rc.cause.id: rc.confidence for rc in first.all_causes}
+    for q in out["questions"]:
+        assert q["separates"] and set(q["separates"]) < set(ranked), (q, ranked)
+        fits, does_not = answers_to(q, seed_kb)
+        for answer, up in ((fits, True), (does_not, False)):
+            after = diagnoser.diagnose(text, error=code, answers=[(q["ref"], answer)])
+            conf = {rc.cause.id: rc.confidence for rc in after.all_causes}
+            moved = [conf[c] > before[c] if up else conf[c] < before[c] for c in q["separates"]]
+            assert all(moved), (
+                q["text"],
+                answer,
+                {c: (before[c], conf[c]) for c in q["separates"]},
+            )
+            asked = [x.text for x in after.plan.questions] if after.plan else []
+            assert q["text"] not in asked, "an answered question is not asked again"
 
 
 def test_precedence_cycle_is_an_error_naming_the_steps(seed_kb: KnowledgeBase) -> None:
