@@ -104,16 +104,37 @@ def test_answering_a_question_reranks(client: TestClient) -> None:
     assert q["text"] not in [x["text"] for x in yes.json()["questions"]]
 
 
-def test_answering_a_measurement_with_a_bare_number_uses_its_unit(client: TestClient) -> None:
+def test_answering_a_measurement_with_a_bare_number_uses_its_unit(
+    client: TestClient, seed_kb: KnowledgeBase
+) -> None:
+    """ "Measure ...: what do you read?" answered with a bare number is a reading in the
+    measurement's unit: one outside the expected range raises the cause the question
+    is about, one inside lowers it, and the explanation shows the reading with its
+    unit."""
     base = {"text": "no bars on the modem", "error": "CP-ERR-WIFI"}
     first = client.post("/api/diagnose", json=base).json()
     q = next((q for q in first["questions"] if q["kind"] == "measure"), None)
     assert q is not None, first["questions"]
-    after = client.post(
-        "/api/diagnose", json={**base, "answers": [{"ref": q["ref"], "value": "0"}]}
-    ).json()
-    kinds = {e["kind"] for c in after["causes"] for e in c["evidence"]}
-    assert kinds & {"reading out of range", "reading in range"}, after["causes"]
+    m = next(m for m in seed_kb.measurements if m.id == q["ref"])
+    assert m.low is not None and m.low > 0 and m.unit
+    before = {c["id"]: c["confidence"] for c in first["causes"]}
+
+    def answer(value: float) -> dict[str, Any]:
+        body = {**base, "answers": [{"ref": q["ref"], "value": f"{value:g}"}]}
+        out: dict[str, Any] = client.post("/api/diagnose", json=body).json()
+        return out
+
+    for value, up in ((0.0, True), (m.low * 2, False)):
+        after = answer(value)
+        conf = {c["id"]: c["confidence"] for c in after["causes"]}
+        for cause in q["separates"]:
+            if up:
+                assert conf[cause] > before[cause], (value, cause)
+                evidence = next(c for c in after["causes"] if c["id"] == cause)["evidence"]
+                readings = [e for e in evidence if e["weight"] > 0 and m.unit in e["observation"]]
+                assert readings, evidence
+            else:
+                assert conf.get(cause, 0.0) < before[cause], (value, cause)
 
 
 # ------------------------------------------------------------------ knowledge base

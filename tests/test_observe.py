@@ -3,6 +3,7 @@ no-evidence answer, and denial turning into evidence against a cause."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -50,11 +51,15 @@ def test_denial_is_evidence_against(diagnoser: Diagnoser) -> None:
     assert spring2.confidence > spring.confidence * 3
 
 
-def test_no_evidence_says_so_and_suggests(diagnoser: Diagnoser) -> None:
+def test_no_evidence_says_so_and_suggests(diagnoser: Diagnoser, seed_kb: KnowledgeBase) -> None:
+    """Nothing ranked, said so, and a few known symptoms (as the manuals word them)
+    to try instead."""
     d = diagnoser.diagnose("the customer was rude about the parking fee")
     assert d.causes == ()
     assert "No matching evidence" in d.message
-    assert d.suggestions
+    known = {s.text for s in seed_kb.symptoms} | {c.title for c in seed_kb.causes}
+    assert d.suggestions and set(d.suggestions) <= known, d.suggestions
+    assert len(set(d.suggestions)) == len(d.suggestions)
 
 
 def test_error_code_alone_is_labelled(diagnoser: Diagnoser) -> None:
@@ -63,12 +68,40 @@ def test_error_code_alone_is_labelled(diagnoser: Diagnoser) -> None:
     assert all("lte-module" in rc.cause.id for rc in d.causes)
 
 
+ORDERED: list[dict[str, Any]] = yaml.safe_load((FIXTURES / "order_independence.yaml").read_text())
+
+
 def test_evidence_is_order_independent(diagnoser: Diagnoser) -> None:
     a = diagnoser.diagnose("jacket has a cut, pins look burned")
     b = diagnoser.diagnose("pins look burned, jacket has a cut")
     ca = {rc.cause.id: round(rc.confidence, 6) for rc in a.all_causes}
     cb = {rc.cause.id: round(rc.confidence, 6) for rc in b.all_causes}
     assert ca == cb
+
+
+@pytest.mark.parametrize("case", ORDERED, ids=lambda c: c["sentences"][0])
+def test_sentences_in_any_order_give_the_same_ranking(
+    diagnoser: Diagnoser, case: dict[str, Any]
+) -> None:
+    """Every order of the report's sentences: the same confidence for every cause,
+    and the same evidence, of more than one kind."""
+
+    def answer(sentences: tuple[str, ...]) -> dict[str, tuple[float, list[tuple[str, float]]]]:
+        d = diagnoser.diagnose(". ".join(sentences), error=case["error"])
+        return {
+            rc.cause.id: (
+                round(rc.confidence, 9),
+                sorted((e.kind, round(e.weight, 9)) for e in rc.evidence),
+            )
+            for rc in d.all_causes
+        }
+
+    orders = list(itertools.permutations(case["sentences"]))
+    first = answer(orders[0])
+    kinds = {kind for _c, evidence in first.values() for kind, _w in evidence}
+    assert len(kinds - {"error code"}) >= 2, kinds
+    for order in orders[1:]:
+        assert answer(order) == first, order
 
 
 def cited_line_holds(e: EvidenceItem, title: str) -> str | None:
