@@ -16,6 +16,7 @@ import pytest
 import websockets
 from ocpp.v201 import ChargePoint, call
 from ocpp.v201.enums import RegistrationStatusEnumType
+from websockets.typing import Subprotocol
 
 from evkb.orders import Store
 from tests.auth import basic, bearer, people
@@ -50,7 +51,9 @@ def server(seed_kb_file: Path, db_url: str) -> Iterator[str]:
 def connect(base: str, station: str, **kw: Any) -> Any:
     url = base.replace("http://", "ws://") + f"/ocpp/{station}"
     headers = kw.pop("additional_headers", None) or basic(station)
-    return websockets.connect(url, subprotocols=["ocpp2.0.1"], additional_headers=headers, **kw)
+    return websockets.connect(
+        url, subprotocols=[Subprotocol("ocpp2.0.1")], additional_headers=headers, **kw
+    )
 
 
 async def with_station(base: str, station: str, script: Any) -> Any:
