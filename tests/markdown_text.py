@@ -55,3 +55,26 @@ def holds(cited: str, text: str) -> str | None:
     if needed and not missing:
         return None
     return f"{text!r} not in the cited lines" + (f" (missing {missing})" if missing else "")
+
+
+_VALUE = re.compile(r"\d+(?:\.\d+)?")
+
+
+def cited_line_problem(path: str, line: int, matched: str, title: str) -> str | None:
+    """None if line ``line`` of ``path`` (relative to the project root) holds what a
+    piece of evidence says it matched: its text (of a reading: without the expected
+    range in parentheses, or the value it is checked against, where the knowledge
+    kept beside a manual words it apart) or, for evidence about the cause as a
+    whole (its error code, a reported action), the cause's title; otherwise what
+    is wrong."""
+    if not (ROOT / path).is_file():
+        return f"{path} is not a file"
+    lines = file_lines(path)
+    if not 1 <= line <= len(lines):
+        return f"{path} has no line {line}"
+    cited = lines[line - 1]
+    if any(holds(cited, t) is None for t in (matched, matched.rsplit(" (", 1)[0], title)):
+        return None
+    if set(_VALUE.findall(matched.rsplit(" (", 1)[0])) & set(_VALUE.findall(cited)):
+        return None
+    return f"{path}:{line} {cited!r} holds neither {matched!r} nor {title!r}"

@@ -4,18 +4,17 @@ no-evidence answer, and denial turning into evidence against a cause."""
 from __future__ import annotations
 
 import itertools
-import re
 from typing import Any
 
 import pytest
 import yaml
 
-from engine.diagnose import Diagnoser, EvidenceItem
+from engine.diagnose import Diagnoser
 from engine.observe import observe
 from kb.schema import KnowledgeBase
 from kb.text import Lexicon, clauses
-from tests.conftest import FIXTURES, ROOT
-from tests.markdown_text import file_lines, holds
+from tests.conftest import FIXTURES
+from tests.markdown_text import cited_line_problem
 
 CLAUSES: list[dict[str, Any]] = yaml.safe_load((FIXTURES / "clauses.yaml").read_text())
 
@@ -104,28 +103,6 @@ def test_sentences_in_any_order_give_the_same_ranking(
         assert answer(order) == first, order
 
 
-def cited_line_holds(e: EvidenceItem, title: str) -> str | None:
-    """None if the manual line an evidence item cites holds what it says it matched
-    (of a reading: its text without the expected range in parentheses, or the value
-    it is checked against, where the knowledge beside a manual words it apart) or,
-    for evidence about the cause as a whole (its error code, a reported action),
-    the cause's title; otherwise what is wrong."""
-    path = ROOT / e.path
-    if not e.path.startswith("manuals/") or not path.is_file():
-        return f"{e.path} is not a manual"
-    lines = file_lines(e.path)
-    if not 1 <= e.line <= len(lines):
-        return f"{e.path} has no line {e.line}"
-    line = lines[e.line - 1]
-    texts = [e.matched, e.matched.rsplit(" (", 1)[0], title]
-    if any(holds(line, t) is None for t in texts):
-        return None
-    values = set(re.findall(r"\d+(?:\.\d+)?", e.matched.rsplit(" (", 1)[0]))
-    if values & set(re.findall(r"\d+(?:\.\d+)?", line)):
-        return None
-    return f"{e.path}:{e.line} {line!r} holds neither {e.matched!r} nor {title!r}"
-
-
 @pytest.mark.parametrize(
     ("text", "code"),
     [
@@ -142,7 +119,12 @@ def test_every_cause_cites_a_manual_line(diagnoser: Diagnoser, text: str, code: 
     assert any(e.kind != "error code" for e in d.causes[0].evidence), d.causes[0].evidence
     for rc in d.causes:
         assert rc.evidence, f"{rc.cause.title} is ranked without evidence"
-        wrong = [w for e in rc.evidence if (w := cited_line_holds(e, rc.cause.title))]
+        assert all(e.path.startswith("manuals/") for e in rc.evidence), rc.evidence
+        wrong = [
+            w
+            for e in rc.evidence
+            if (w := cited_line_problem(e.path, e.line, e.matched, rc.cause.title))
+        ]
         assert not wrong, wrong
 
 
