@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from evkb.accounts import Accounts
 from evkb.orders import Store
+from evkb.security import ASGIApp
+from evkb.service import Service
 
 PASSWORD = "correct horse battery staple"
 STATION_PASSWORD = "station-secret-0123456789"  # a key chosen by a person (argon2id)
@@ -67,7 +70,7 @@ def login(client: TestClient | httpx.Client, name: str, password: str = PASSWORD
     return found.group(1)
 
 
-def web_client(app: Any, name: str, **kw: Any) -> tuple[TestClient, str]:
+def web_client(app: ASGIApp, name: str, **kw: Any) -> tuple[TestClient, str]:
     """A TestClient logged in as ``name``, and its CSRF token."""
     c = TestClient(app, base_url=BASE, **kw)
     return c, login(c, name)
@@ -87,14 +90,13 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def fastapi_app(asgi: Any) -> Any:
+def fastapi_app(asgi: object) -> FastAPI:
     """The FastAPI app inside the middleware layers of ``create_app``."""
-    from fastapi import FastAPI
-
     while not isinstance(asgi, FastAPI):
-        asgi = asgi.app
+        asgi = getattr(asgi, "app")  # noqa: B009 - a middleware wraps the next app
     return asgi
 
 
-def service_of(asgi: Any) -> Any:
-    return fastapi_app(asgi).state.service()
+def service_of(asgi: object) -> Service:
+    service: Service = fastapi_app(asgi).state.service()
+    return service

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,7 @@ def _start_postgres(base: Path) -> tuple[str, list[str]]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A PostgreSQL URL: $EVKB_TEST_POSTGRES_URL (what .ci/run starts), else a
     throw-away local cluster, else the test is skipped with the reason (it fails
     instead when $EVKB_REQUIRE_POSTGRES is set, as in CI)."""

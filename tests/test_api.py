@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from evkb import api
+from evkb.security import ASGIApp
 from evkb.web import MAX_BODY, create_app
 from kb.schema import KnowledgeBase
 from tests.auth import BASE, bearer, people, service_of, web_client
@@ -28,12 +29,12 @@ def db(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def app(seed_kb_file: Path, db: str) -> Any:
+def app(seed_kb_file: Path, db: str) -> ASGIApp:
     return create_app(seed_kb_file, db)
 
 
 @pytest.fixture
-def client(app: Any, db: str) -> Iterator[TestClient]:
+def client(app: ASGIApp, db: str) -> Iterator[TestClient]:
     """An integration with an admin API token."""
     token = people(db).token("ci-admin", "admin")
     with TestClient(app, base_url=BASE, headers=bearer(token)) as c:
@@ -41,7 +42,7 @@ def client(app: Any, db: str) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def web(app: Any, db: str) -> Iterator[tuple[TestClient, str]]:
+def web(app: ASGIApp, db: str) -> Iterator[tuple[TestClient, str]]:
     """A dispatcher logged in to the web app, and the session's CSRF token."""
     people(db).user("dana", "dispatcher")
     c, csrf = web_client(app, "dana")
@@ -283,7 +284,7 @@ def test_new_observations_redo_the_diagnosis(client: TestClient) -> None:
 # ------------------------------------------------------------------ learning
 
 
-def technicians(app: Any, db: str, n: int) -> list[tuple[TestClient, str, str]]:
+def technicians(app: ASGIApp, db: str, n: int) -> list[tuple[TestClient, str, str]]:
     """``n`` technicians, each logged in: (client, csrf token, name)."""
     out = []
     for i in range(n):
@@ -313,7 +314,7 @@ def close_as(
 
 
 def test_closed_orders_raise_a_recurring_cause_and_reopening_undoes_it(
-    client: TestClient, app: Any, db: str
+    client: TestClient, app: ASGIApp, db: str
 ) -> None:
     """Same observation before and after four technicians each closed an order whose
     root cause was the latch: the latch rises; reopening them restores the original
@@ -349,7 +350,7 @@ def _kb(client: TestClient) -> KnowledgeBase:
     return kb
 
 
-def test_learning_matches_ocpp_alias_codes(client: TestClient, app: Any, db: str) -> None:
+def test_learning_matches_ocpp_alias_codes(client: TestClient, app: ASGIApp, db: str) -> None:
     """Orders reported with the OCPP code count for the station code and back."""
     obs = {"text": "cable hangs loose", "error": "CP-ERR-RET"}
     before = client.post("/api/diagnose", json=obs).json()
@@ -368,7 +369,7 @@ def test_learning_matches_ocpp_alias_codes(client: TestClient, app: Any, db: str
 
 
 @pytest.fixture
-def admin_web(app: Any, db: str) -> Iterator[tuple[TestClient, str]]:
+def admin_web(app: ASGIApp, db: str) -> Iterator[tuple[TestClient, str]]:
     """An admin logged in to the web app (may do everything), and the CSRF token."""
     people(db).user("root", "admin")
     c, csrf = web_client(app, "root")

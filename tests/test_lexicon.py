@@ -9,9 +9,8 @@ them, and must not hold in a clause about another assembly."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from _pytest.mark.structures import ParameterSet
 
 from engine.diagnose import lexicon_of
 from ingest import curated
@@ -25,7 +24,10 @@ LEXICON = CURATED.lexicon
 FRAMES = ("{}", "noticed {} today", "NOTICED {}, THEN LEFT", "it was fine before. now {}.")
 
 
-def reading(text: str, lexicon: Lexicon | None) -> list[tuple[Any, ...]]:
+Reading = tuple[list[str], bool, bool, list[str]]
+
+
+def reading(text: str, lexicon: Lexicon | None) -> list[Reading]:
     """What the matcher sees of a text: per clause its terms, sense and components."""
     return [
         (sorted(c.terms), c.fault, c.negated, sorted(c.objects)) for c in clauses(text, lexicon)
@@ -56,7 +58,7 @@ CANNOT_MATCH = {
 }
 
 
-def _param(e: LexiconEntry, p: str) -> Any:
+def _param(e: LexiconEntry, p: str) -> ParameterSet:
     reason = CANNOT_MATCH.get((e.canonical, p))
     marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
     return pytest.param(e, p, id=f"{e.canonical}<-{p}@{e.source.line_start}", marks=marks)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import websockets
+import websockets.asyncio.client
 from ocpp.v16 import ChargePoint, call
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, RegistrationStatus
 
@@ -22,6 +23,8 @@ SPRING = "chargepoint-ct4000-cable-retractor/cause/retractor-spring-broken"
 CATALOGUE = "station-error-codes/"  # manuals/station-error-codes.md
 STATIONS = ["CT-0042", "CT-9", "CT-5", "CT-X", "GOOD", "BAD", "CT-1"]
 API: dict[str, str] = {}  # the admin token's header, per test
+
+T = TypeVar("T")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -49,7 +52,7 @@ def ws_url(base: str, station: str) -> str:
     return base.replace("http://", "ws://") + f"/ocpp/{station}"
 
 
-def connect(base: str, station: str, **kw: Any) -> Any:
+def connect(base: str, station: str, **kw: Any) -> websockets.asyncio.client.connect:
     """A station's WebSocket, authenticated as the station (security profile 1)."""
     headers = kw.pop("additional_headers", None) or basic(station)
     return websockets.connect(
@@ -58,7 +61,9 @@ def connect(base: str, station: str, **kw: Any) -> Any:
     )  # fmt: skip
 
 
-async def with_charge_point(base: str, station: str, script: Any) -> Any:
+async def with_charge_point(
+    base: str, station: str, script: Callable[[ChargePoint], Awaitable[T]]
+) -> T:
     """Connect as ``station`` with the ocpp library and run ``script(cp)``."""
     async with connect(base, station) as ws:
         assert ws.subprotocol == "ocpp1.6"

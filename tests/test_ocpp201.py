@@ -6,14 +6,15 @@ in ``techCode``), their clearing, security events, and the station authenticatio
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import websockets
+import websockets.asyncio.client
 from ocpp.v201 import ChargePoint, call
 from ocpp.v201.enums import RegistrationStatusEnumType
 from websockets.typing import Subprotocol
@@ -26,6 +27,8 @@ from tests.live import live_server
 STATIONS = ["V2-1", "V2-2", "V2-3", "V2-4", "V2-5"]
 API: dict[str, str] = {}
 LATCH = "station-error-codes/cause/the-latch-on-the-connector-is-broken"
+
+T = TypeVar("T")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -48,7 +51,7 @@ def server(seed_kb_file: Path, db_url: str) -> Iterator[str]:
         yield base
 
 
-def connect(base: str, station: str, **kw: Any) -> Any:
+def connect(base: str, station: str, **kw: Any) -> websockets.asyncio.client.connect:
     url = base.replace("http://", "ws://") + f"/ocpp/{station}"
     headers = kw.pop("additional_headers", None) or basic(station)
     return websockets.connect(
@@ -56,7 +59,7 @@ def connect(base: str, station: str, **kw: Any) -> Any:
     )
 
 
-async def with_station(base: str, station: str, script: Any) -> Any:
+async def with_station(base: str, station: str, script: Callable[[ChargePoint], Awaitable[T]]) -> T:
     """Connect as ``station`` with the ocpp library's v201 ChargePoint; run ``script``."""
     async with connect(base, station) as ws:
         assert ws.subprotocol == "ocpp2.0.1"

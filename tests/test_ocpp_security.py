@@ -243,13 +243,14 @@ def test_5_tls_https_and_wss_security_profile_2(seed_kb_file: Path, tmp_path: Pa
             )
             assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()
 
-        async def station() -> Any:
+        async def station() -> list[Any]:
             url = f"wss://127.0.0.1:{port}/ocpp/CT-1"
             async with websockets.connect(
                 url, subprotocols=[OCPP16], ssl=ctx, additional_headers=basic("CT-1")
             ) as ws:
                 await ws.send('[2, "hb", "Heartbeat", {}]')
-                return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+                reply: list[Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+                return reply
 
         assert asyncio.run(station())[:2] == [3, "hb"]
     finally:

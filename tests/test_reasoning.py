@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from _pytest.mark.structures import ParameterSet
 
 from engine.diagnose import Diagnoser, Diagnosis, EvidenceItem, RankedCause
 from ingest.pipeline import compile_paths
@@ -43,7 +44,7 @@ def _load(name: str) -> dict[str, Any]:
 FILES = {name: _load(name) for name in CLASSES}
 
 
-def _params() -> list[Any]:
+def _params() -> list[ParameterSet]:
     out = []
     for data in FILES.values():
         for i, case in enumerate(data["cases"]):

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from evkb import api
 from evkb.orders import Store
+from evkb.security import ASGIApp
 from evkb.web import create_app
 from tests.auth import BASE, PASSWORD, bearer, people, service_of, web_client
 from tests.conftest import evkb
@@ -27,7 +28,7 @@ OBS = {"text": "cable hangs loose", "error": "CP-ERR-RET"}
 
 @dataclass
 class Env:
-    app: Any
+    app: ASGIApp
     db: str
     admin: TestClient  # admin API token
     anon: TestClient
