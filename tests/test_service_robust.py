@@ -96,7 +96,8 @@ TRAVERSAL = [
 
 
 @pytest.mark.parametrize("bad", TRAVERSAL)
-def test_no_file_can_be_read_through_a_parameter(client: TestClient, bad: str) -> None:
+def test_no_file_can_be_read_through_a_parameter(session: tuple[TestClient, str], bad: str) -> None:
+    client, _csrf = session
     responses = [
         client.get(f"/{bad}"),
         client.get(f"/api/kb/error-codes/{bad}"),
