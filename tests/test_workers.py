@@ -19,6 +19,7 @@ import uvicorn
 import websockets
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
+from websockets.typing import Subprotocol
 
 from evkb.serving import NoDelayH11Protocol
 from tests.auth import basic, bearer, people
@@ -92,7 +93,7 @@ def test_serve_with_two_workers_answers_the_api_and_ocpp(
     async def station() -> list[Any]:
         url = base.replace("http://", "ws://") + "/ocpp/W-1"
         async with websockets.connect(
-            url, subprotocols=["ocpp1.6"], additional_headers=basic("W-1")
+            url, subprotocols=[Subprotocol("ocpp1.6")], additional_headers=basic("W-1")
         ) as ws:
             frame = [2, "f1", "StatusNotification",
                      {"connectorId": 1, "errorCode": "GroundFailure", "status": "Faulted",
