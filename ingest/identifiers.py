@@ -17,6 +17,7 @@ light patterns ("Green slow blink").
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ingest.roles import Roles, default_roles
@@ -40,10 +41,12 @@ MESSAGE = re.compile(
     r"^(?:\*{3}\s*)?(?:error|err|warning|warn|fault|alarm|fatal error)\s*:\s*[\w\"'\[(<]", re.I
 )
 _MARKUP = re.compile(r"[*`]+")
+_SPACE = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=65536)
 def strip_markup(text: str) -> str:
-    return re.sub(r"\s+", " ", _MARKUP.sub("", text)).strip()
+    return _SPACE.sub(" ", _MARKUP.sub("", text)).strip()
 
 
 def codes_in(text: str, *, camel: bool = False) -> list[str]:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from kb.curated import CURATED_DIR, Node, load_yaml
 
@@ -97,6 +97,30 @@ _LABEL_FILLER = frozenset(
 _FOLD = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "\u2019": "'"})
 
 
+_T = TypeVar("_T")
+_MEMO_LIMIT = 200_000  # answers kept per vocabulary; past that the memo starts again
+
+
+def _memoised(method: Callable[[Roles, str], _T]) -> Callable[[Roles, str], _T]:
+    """The vocabulary never changes and an answer depends on the text alone, while
+    several extractors ask about the same cell or sentence: each question is answered
+    once per text."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def ask(self: Roles, text: str) -> _T:
+        memo = self._memo
+        key = (name, text)
+        if key not in memo:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[key] = method(self, text)
+        answer: _T = memo[key]
+        return answer
+
+    return ask
+
+
 def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
     alts = sorted({fold(p).strip() for p in phrases if p.strip()}, key=len, reverse=True)
     body = "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in alts) or "(?!)"
@@ -117,6 +141,10 @@ class Roles:
     colours: tuple[str, ...]
     patterns: tuple[str, ...]
     dark: tuple[str, ...]
+
+    @functools.cached_property
+    def _memo(self) -> dict[tuple[str, str], Any]:
+        return {}
 
     @functools.cached_property
     def _role_patterns(self) -> tuple[tuple[Role, re.Pattern[str]], ...]:
@@ -146,6 +174,7 @@ class Roles:
     def _problem(self) -> re.Pattern[str]:
         return _phrase_pattern(self.problem_phrases)
 
+    @_memoised
     def states_problem(self, text: str) -> bool:
         """A sentence that says something is wrong ("X does not work")."""
         return bool(self._problem.search(fold(text)))
@@ -189,22 +218,27 @@ class Roles:
     def header_roles(self, text: str) -> list[Role]:
         """Every role a header cell or label could have, best first: an exact
         vocabulary entry before one found inside a longer header."""
+        return list(self._header_roles(text))
+
+    @_memoised
+    def _header_roles(self, text: str) -> tuple[Role, ...]:
         t = re.sub(r"[:.\s]+$", "", fold(text)).strip()
         t = re.sub(r"\s+", " ", re.sub(r"[()\[\]/]", " ", t)).strip()
         exact = self._exact.get(t)
         if exact:
-            return list(dict.fromkeys(exact))
+            return tuple(dict.fromkeys(exact))
         found: list[tuple[int, Role]] = []
         for role, pat in self._role_patterns:
             m = pat.search(t)
             if m:
                 found.append((m.start(), role))
-        return list(dict.fromkeys(r for _pos, r in sorted(found, key=lambda x: x[0])))
+        return tuple(dict.fromkeys(r for _pos, r in sorted(found, key=lambda x: x[0])))
 
     def header_role(self, text: str) -> Role | None:
         roles = self.header_roles(text)
         return roles[0] if roles else None
 
+    @_memoised
     def label_role(self, text: str) -> Role | None:
         """The role of a short label ("**Causes:**", "Possible causes", "Solution:",
         "What you can do", "Issue Description"): every word of it must belong to
@@ -253,11 +287,13 @@ class Roles:
         rest = self._identifier_section.sub(" ", re.sub(r"[\d.:()\-]+", " ", t))
         return len([w for w in re.findall(r"[\w']+", rest) if w not in _LABEL_FILLER]) <= 1
 
+    @_memoised
     def is_fault_phrase(self, text: str) -> bool:
         return bool(self._fault.search(fold(text)))
 
     # ------------------------------------------------------------ sentences
 
+    @_memoised
     def is_imperative(self, text: str) -> bool:
         t = re.sub(r"^\W+", "", fold(text)).strip()
         return bool(self._imperative.match(t))
@@ -268,6 +304,7 @@ class Roles:
 
     # ------------------------------------------------------------ lights
 
+    @_memoised
     def is_led(self, text: str) -> bool:
         """A light pattern: a short text naming a colour and how it shows ("Green
         slow blink", "red: 4 blinks", "Blinkende rod"), or no light at all."""

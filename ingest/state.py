@@ -61,6 +61,8 @@ class IngestState:
     cause_steps: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     # the troubleshooting content that could not be structured: (line, what)
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    # kind -> (its bucket, the ids in it), so adding a record is not a scan of them all
+    _ids: dict[str, tuple[list[Any], set[str]]] = field(default_factory=dict, repr=False)
 
     @property
     def path(self) -> str:
@@ -77,10 +79,26 @@ class IngestState:
         return Source(self.path, start, end)
 
     def add(self, kind: str, record: Any) -> None:
-        bucket = self.records.setdefault(kind, [])
-        if any(r.id == record.id for r in bucket):
+        ids = self._index(kind)
+        if record.id in ids:
             return
-        bucket.append(record)
+        self.records[kind].append(record)
+        ids.add(record.id)
+
+    def has(self, kind: str, record_id: str) -> bool:
+        """A record of this kind and id is there already."""
+        return record_id in self._index(kind)
+
+    def _index(self, kind: str) -> set[str]:
+        """The ids in a bucket. Extractors may also append to a bucket or set it anew
+        (records are replaced only by one of the same id); the index is then read
+        again from the bucket."""
+        bucket = self.get(kind)
+        known = self._ids.get(kind)
+        if known is None or known[0] is not bucket or len(known[1]) != len(bucket):
+            known = (bucket, {r.id for r in bucket})
+            self._ids[kind] = known
+        return known[1]
 
     def get(self, kind: str) -> list[Any]:
         return self.records.setdefault(kind, [])

@@ -119,6 +119,8 @@ _OR_MORE = re.compile(
     r"^\s*(?:or\s+(?:more|higher|above|greater|longer)|and\s+(?:above|over)|\+)", re.I
 )
 
+_DIGIT = re.compile(r"\d")  # every value above is written with digits
+
 Bound = Literal["exact", "range", "below", "above"]
 
 
@@ -152,6 +154,8 @@ def _finite(*vals: float | None) -> bool:
 def stated_values(text: str) -> list[Value]:
     """Every value with a unit in ``text``, in order; bare numbers are not values."""
     out: list[Value] = []
+    if not _DIGIT.search(text):
+        return out
     taken: list[tuple[int, int]] = []
 
     def free(a: int, b: int) -> bool:

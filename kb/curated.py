@@ -65,18 +65,28 @@ class Node:
         return None if value is None else float(value)
 
 
-def _wrap(node: yaml.Node, path: str) -> Node:
+def _wrap(node: yaml.Node, path: str, scalars: yaml.constructor.SafeConstructor) -> Node:
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Node] = {}
         for k, v in node.value:
-            key = yaml.safe_load(yaml.serialize(k))
-            out[str(key)] = _wrap(v, path)
+            out[str(scalars.construct_object(k, deep=True))] = _wrap(v, path, scalars)
         return Node(out, line, path)
     if isinstance(node, yaml.SequenceNode):
-        return Node([_wrap(v, path) for v in node.value], line, path)
-    value = yaml.safe_load(yaml.serialize(node))
-    return Node(value, line, path)
+        return Node([_wrap(v, path, scalars) for v in node.value], line, path)
+    return Node(scalars.construct_object(node, deep=True), line, path)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The YAML node tree; with libyaml when there is one (the same nodes, several
+    times faster), a document it refuses read again by PyYAML for the message."""
+    if yaml.__with_libyaml__:
+        try:
+            node: yaml.Node | None = yaml.compose(text, Loader=yaml.CSafeLoader)
+            return node
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text)
 
 
 def load_yaml(path: Path, display: str | None = None) -> Node:
@@ -89,7 +99,7 @@ def load_yaml(path: Path, display: str | None = None) -> Node:
     except OSError as e:
         raise CuratedError(shown, 1, f"cannot read file: {e.strerror}") from None
     try:
-        root = yaml.compose(text)
+        root = _compose(text)
     except yaml.MarkedYAMLError as e:
         # an unclosed quote is reported at the end of the file: the context mark
         # (where the scalar started) is the line the writer has to fix
@@ -98,7 +108,7 @@ def load_yaml(path: Path, display: str | None = None) -> Node:
         raise CuratedError(shown, line, f"expected valid YAML ({e.problem})") from None
     if root is None:
         return Node([], 1, shown)
-    return _wrap(root, shown)
+    return _wrap(root, shown, yaml.constructor.SafeConstructor())
 
 
 def records(root: Node, key: str) -> list[Node]:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import snowballstemmer
 
+from kb.phrases import alternation
+
 if TYPE_CHECKING:
     from kb.schema import LexiconEntry
 
@@ -379,6 +381,10 @@ class Lexicon:
         return dict(self.pairs)
 
     @cached_property
+    def canonicals(self) -> frozenset[str]:
+        return frozenset(self.table.values())
+
+    @cached_property
     def object_pattern(self) -> re.Pattern[str] | None:
         """Canonical component names as they stand after the lexicon is applied."""
         if not self.objects:
@@ -403,7 +409,8 @@ def _scoped(base: Lexicon, extra: tuple[tuple[str, str], ...]) -> Lexicon:
 def _lexicon_pattern(pairs: tuple[tuple[str, str], ...]) -> re.Pattern[str] | None:
     if not pairs:
         return None
-    alts = "|".join(re.escape(p) for p, _ in pairs)
+    # the longest phrase first, written as a trie (kb/phrases.py)
+    alts = alternation(p for p, _ in pairs)
     return re.compile(rf"(?<![a-z0-9])(?:{alts})(?![a-z0-9])")
 
 
@@ -487,7 +494,7 @@ def clause_of(text: str, lexicon: Lexicon | None) -> Clause:
     toks = [_contract(w) for w in words(norm)]
     if lexicon is not None and lexicon.single:
         # an inflection of a one-word synonym is that synonym ("melt" as "melted")
-        canon = set(lexicon.table.values())
+        canon = lexicon.canonicals
         out: list[str] = []
         for t in toks:
             c = lexicon.single.get(stem(t)) if t not in canon else None

@@ -262,11 +262,14 @@ _VERSION = re.compile(
     re.I,
 )
 _COMMENT = re.compile(r"(?:#|//)\s*(?P<c>.+)$")
+_DIGIT = re.compile(r"\d")
 
 
 def _units_of(text: str) -> list[tuple[str, str, float | None, float | None, str]]:
     """(quantity, unit, low, high, what) for each value stated in ``text``."""
     out: list[tuple[str, str, float | None, float | None, str]] = []
+    if not _DIGIT.search(text):  # values, settings and versions all have digits
+        return out
     for v in stated_values(text):
         out.append((v.quantity, v.unit, v.low, v.high, v.text))
     for m in _SETTING.finditer(text):

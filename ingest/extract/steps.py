@@ -5,6 +5,7 @@ sub-steps (nested bullets kept with their sub-step), and headed sections such as
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from ingest.state import IngestState
 from ingest.steps_kind import estimate_minutes, step_kind
@@ -61,23 +62,28 @@ def _link_tools(state: IngestState, steps: list[Step]) -> list[Step]:
     in at most half of the manual's steps) appear in the step; a part whose
     Purpose names the step's work ("Spring replacement only") goes with that step."""
     texts = [terms(s.title + " " + " ".join(s.substeps), state.lexicon) for s in steps]
-    common = {t for t in set().union(*texts) if sum(t in x for x in texts) > len(texts) / 2}
+    in_steps = Counter(t for here in texts for t in here)
+    common = {t for t, n in in_steps.items() if n > len(texts) / 2}
+    # the words of each tool and part, read once for all the steps
+    tools = [(t.id, _name_terms(state, t.name) - common) for t in state.get("tools")]
+    parts = [
+        (
+            p.id,
+            terms(p.purpose, state.lexicon) - {"onli", "full"},
+            _name_terms(state, p.name) - common,
+        )
+        for p in state.get("parts")
+    ]
     out = []
     for s, here in zip(steps, texts, strict=True):
         title = terms(s.title, state.lexicon)
-        tools = tuple(
-            t.id
-            for t in state.get("tools")
-            if (want := _name_terms(state, t.name) - common) and containment(want, here) >= 0.5
-        )
-        parts = []
-        for p in state.get("parts"):
-            purpose = terms(p.purpose, state.lexicon) - {"onli", "full"}
+        used = tuple(tid for tid, want in tools if want and containment(want, here) >= 0.5)
+        needed = []
+        for pid, purpose, want in parts:
             by_purpose = bool(purpose) and containment(purpose, title | {"replac"}) >= 0.6
-            want = _name_terms(state, p.name) - common
             if by_purpose or (want and containment(want, title) >= 0.6):
-                parts.append(p.id)
-        out.append(_replace(s, tools=tools, parts=tuple(parts)))
+                needed.append(pid)
+        out.append(_replace(s, tools=used, parts=tuple(needed)))
     return out
 
 
