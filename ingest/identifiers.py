@@ -52,6 +52,11 @@ def strip_markup(text: str) -> str:
 def codes_in(text: str, *, camel: bool = False) -> list[str]:
     """Codes written in running text. Letter+number codes count only after a cue
     ("error E12"); CamelCase words only with ``camel`` (a code column, backticks)."""
+    return list(_codes_in(text, camel))
+
+
+@functools.lru_cache(maxsize=65536)
+def _codes_in(text: str, camel: bool) -> tuple[str, ...]:
     out: list[str] = []
     for pat in (STATION, SNAKE):
         out += [m.group(0) for m in pat.finditer(text)]
@@ -62,7 +67,7 @@ def codes_in(text: str, *, camel: bool = False) -> list[str]:
         for tok in re.findall(r"[A-Za-z][A-Za-z0-9]+", text):
             if CAMEL.match(tok) and not SNAKE.fullmatch(tok):
                 out.append(tok)
-    return list(dict.fromkeys(out))
+    return tuple(dict.fromkeys(out))
 
 
 def is_code(text: str) -> bool:
@@ -75,6 +80,7 @@ def is_code(text: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def shape_of(text: str, roles: Roles) -> CodeShape | None:
     """How an identifier is written, or None for a symptom in words."""
     t = strip_markup(text)

@@ -7,7 +7,7 @@ import re
 
 from ingest.state import IngestState
 from kb.schema import Cause, Source
-from kb.text import _FAULT_STEMS, containment, terms
+from kb.text import _FAULT_STEMS, containment
 
 _LEAD = re.compile(r"^(?:the|a|an|this|that|it|is|likely|probably)\s+", re.I)
 _TRAIL = re.compile(r"[\s.;:,!]+$")
@@ -30,14 +30,16 @@ def find_cause(
 ) -> Cause | None:
     """The cause of this manual whose title (or, with ``evidence``, whose symptom
     texts) best covers ``phrase``, or None below ``threshold``."""
-    want = terms(phrase, state.lexicon)
+    want = state.terms(phrase)
+    if not want - _FAULT_STEMS:
+        return None  # no text can share a word of it that says something
     best: tuple[float, Cause] | None = None
     texts: list[tuple[str, Cause]] = [(c.title, c) for c in state.get("causes")]
     if evidence:
         by_id = {c.id: c for c in state.get("causes")}
         texts += [(e.text, by_id[e.cause]) for e in state.get("evidence") if e.cause in by_id]
     for text, cause in texts:
-        have = terms(text, state.lexicon)
+        have = state.terms(text)
         if not (want & have) - _FAULT_STEMS:
             continue  # sharing only "broken"/"failed" says nothing about the component
         score = max(containment(want, have), containment(have, want))
@@ -50,7 +52,7 @@ def resolve_cause(
     state: IngestState, phrase: str, source: Source, *, remedy: str = ""
 ) -> Cause | None:
     title = tidy(phrase)
-    if len(terms(title, state.lexicon)) < 1:
+    if len(state.terms(title)) < 1:
         return None
     found = find_cause(state, title)
     if found is not None:

@@ -14,6 +14,7 @@ genre), never from one document.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import unicodedata
@@ -141,6 +142,14 @@ class Roles:
     colours: tuple[str, ...]
     patterns: tuple[str, ...]
     dark: tuple[str, ...]
+
+    def __hash__(self) -> int:
+        # a key of the sentence caches (ingest/statements.py), hashed on every call
+        return self._hash
+
+    @functools.cached_property
+    def _hash(self) -> int:
+        return hash(tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
 
     @functools.cached_property
     def _memo(self) -> dict[tuple[str, str], Any]:

@@ -12,7 +12,7 @@ from ingest.roles import Roles, default_roles
 from ingest.tree import Document
 from kb.errors import ManualError
 from kb.schema import Cause, Manual, Source, slug
-from kb.text import Lexicon
+from kb.text import Lexicon, terms
 
 if TYPE_CHECKING:
     from ingest.steps_kind import StepVocabulary
@@ -63,6 +63,7 @@ class IngestState:
     warnings: list[tuple[int, str]] = field(default_factory=list)
     # kind -> (its bucket, the ids in it), so adding a record is not a scan of them all
     _ids: dict[str, tuple[list[Any], set[str]]] = field(default_factory=dict, repr=False)
+    _terms: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @property
     def path(self) -> str:
@@ -110,6 +111,14 @@ class IngestState:
                 bucket[i] = record
                 return
         bucket.append(record)
+
+    def terms(self, text: str) -> frozenset[str]:
+        """``kb.text.terms`` of a text with this manual's lexicon, read once per text
+        (cause titles are compared with every phrase that may name a cause)."""
+        found = self._terms.get(text)
+        if found is None:
+            found = self._terms[text] = terms(text, self.lexicon)
+        return found
 
     def claim(self, start: int, end: int) -> None:
         self.claimed.update(range(start, end + 1))
