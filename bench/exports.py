@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
 
 
 def export_one(paths: list[Path], out: Path) -> None:
@@ -49,10 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (folder to compile from, so sources name paths below it; what to compile)
     jobs: dict[str, tuple[Path, list[Path]]] = {"manuals": (ROOT, [ROOT / "manuals"])}
     if CORPUS.is_dir():
-        jobs["corpus"] = (ROOT, [CORPUS])
+        jobs["corpus"] = (CORPUS, [CORPUS])
         for doc in find_manuals([CORPUS]):
             name = "corpus-" + "-".join(doc.relative_to(CORPUS).with_suffix("").parts)
-            jobs[name] = (ROOT, [doc])
+            jobs[name] = (CORPUS, [doc])
     with tempfile.TemporaryDirectory(prefix="evkb-exports-") as tmp:
         if args.causes:
             from bench.generate import generate
