@@ -7,6 +7,7 @@ reports what it measured before; progress goes to stderr.
 
     python -m bench.worker diag   --kb KB.json --probes PROBES.json [options]
     python -m bench.worker ingest --manuals DIR [options]
+    python -m bench.worker ingest-once --manuals DIR     (one run; ``ingest`` starts these)
 """
 
 from __future__ import annotations
@@ -207,40 +208,77 @@ def diag(args: argparse.Namespace) -> None:
     emit("done", True)
 
 
-def ingest(args: argparse.Namespace) -> None:
+def ingest_once(args: argparse.Namespace) -> None:
+    """One run in a fresh process, as ``evkb ingest`` does it: ``compile_paths`` over
+    the corpus with nothing loaded or cached yet (curated YAML, compiled patterns,
+    per-text caches), then markdown-it over the same texts, then ``compile_paths``
+    again (warm: what a long-lived process ingesting the corpus again would see).
+    Wall and CPU time of each; prints one JSON object."""
     from markdown_it import MarkdownIt
     from mdit_py_plugins.front_matter import front_matter_plugin
 
+    from ingest.pipeline import compile_paths, find_manuals, read_text
+
+    root = Path(args.manuals)
+    texts = [read_text(p) for p in find_manuals([root])]
+    bare = MarkdownIt()
+    configured = MarkdownIt("commonmark").enable("table").use(front_matter_plugin)
+    out: dict[str, Any] = {"manuals": len(texts)}
+
+    def timed(name: str, work: Any) -> None:
+        w0, c0 = time.perf_counter(), time.process_time()
+        work()
+        out[f"{name}_wall_s"] = time.perf_counter() - w0
+        out[f"{name}_cpu_s"] = time.process_time() - c0
+
+    timed("compile", lambda: compile_paths([root]))
+    timed("markdown_it", lambda: [bare.parse(t) for t in texts])
+    timed("markdown_it_ingest", lambda: [configured.parse(t) for t in texts])
+    timed("compile_warm", lambda: compile_paths([root]))
+    print(json.dumps(out), flush=True)
+
+
+def ingest(args: argparse.Namespace) -> None:
+    import subprocess
+
+    from markdown_it import MarkdownIt
+
     from ingest import curated
-    from ingest.pipeline import compile_paths, find_manuals, ingest_text, read_text
+    from ingest.pipeline import find_manuals, ingest_text, read_text
 
     paths = find_manuals([Path(args.manuals)])
     texts = [(str(p), read_text(p), p.stem) for p in paths]
     emit("manuals", len(texts))
     emit("bytes", sum(len(t.encode()) for _p, t, _i in texts))
     bare = MarkdownIt()
-    configured = MarkdownIt("commonmark").enable("table").use(front_matter_plugin)
 
-    per_run: dict[str, list[float]] = {"compile": [], "markdown_it": [], "markdown_it_ingest": []}
+    keys = ("compile", "markdown_it", "markdown_it_ingest", "compile_warm")
+    per_run: dict[str, list[float]] = {f"{k}{c}": [] for k in keys for c in ("", "_cpu")}
+    ratios: dict[str, list[float]] = {"compile": [], "compile_cpu": [], "compile_warm": []}
     per_manual: dict[str, list[float]] = {"ingest_text": [], "markdown_it": []}
     emit("load_average_start", load_average())
-    # whole runs: compile_paths as `evkb ingest` does it, and markdown-it over the same texts
+    # whole runs, each in a fresh process (caches of one run would speed up the next);
+    # markdown-it over the same texts in the same process is the baseline of each run
     start = time.perf_counter()
     for r in range(args.reps):
-        t0 = time.perf_counter()
-        compile_paths([Path(args.manuals)])
-        per_run["compile"].append(len(texts) / (time.perf_counter() - t0))
-        t0 = time.perf_counter()
-        for _p, text, _i in texts:
-            bare.parse(text)
-        per_run["markdown_it"].append(len(texts) / (time.perf_counter() - t0))
-        t0 = time.perf_counter()
-        for _p, text, _i in texts:
-            configured.parse(text)
-        per_run["markdown_it_ingest"].append(len(texts) / (time.perf_counter() - t0))
+        cmd = [sys.executable, "-m", "bench.worker", "ingest-once", "--manuals", args.manuals]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        run = json.loads(done.stdout.strip().splitlines()[-1])
+        n = run["manuals"]
+        for k in keys:
+            per_run[k].append(n / run[f"{k}_wall_s"])
+            per_run[f"{k}_cpu"].append(n / run[f"{k}_cpu_s"])
+        ratios["compile"].append(run["compile_wall_s"] / run["markdown_it_wall_s"])
+        ratios["compile_cpu"].append(run["compile_cpu_s"] / run["markdown_it_cpu_s"])
+        ratios["compile_warm"].append(run["compile_warm_wall_s"] / run["markdown_it_wall_s"])
         for k, v in per_run.items():
             emit(f"throughput_{k}", summary(v))
-        progress(f"ingest run {r + 1}: {per_run['compile'][-1]:.1f} manuals/s")
+        for k, v in ratios.items():
+            emit(f"ratio_{k}_to_markdown_it", summary(v))
+        progress(
+            f"ingest run {r + 1}: {per_run['compile'][-1]:.1f} manuals/s, "
+            f"{ratios['compile'][-1]:.2f}x markdown-it"
+        )
         if r + 1 >= args.min_reps and time.perf_counter() - start > args.budget:
             break
     # per manual: the rule chain alone (no file reading, curated YAML loaded once)
@@ -259,9 +297,6 @@ def ingest(args: argparse.Namespace) -> None:
             emit(f"per_manual_{k}_s", summary(v))
         if time.perf_counter() - start > args.budget:
             break
-    t0 = time.perf_counter()
-    curated.load()
-    emit("curated_load_s", time.perf_counter() - t0)
     emit("load_average_end", load_average())
     emit("done", True)
 
@@ -284,11 +319,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     i.add_argument("--reps", type=int, default=5)
     i.add_argument("--min-reps", type=int, default=2)
     i.add_argument("--budget", type=float, default=30.0)
+    o = sub.add_parser("ingest-once", help="one cold ingest run and markdown-it (JSON line)")
+    o.add_argument("--manuals", required=True)
     args = ap.parse_args(argv)
     if args.job == "diag":
         diag(args)
-    else:
+    elif args.job == "ingest":
         ingest(args)
+    else:
+        ingest_once(args)
     return 0
 
 
