@@ -51,6 +51,15 @@ class StepVocabulary:
     def _match(self, kind: StepKind, text: str) -> bool:
         return any(k == kind and p.search(text) for k, p in self.kinds)
 
+    def names(self, kind: StepKind, text: str) -> bool:
+        """Whether ``text`` uses the words of ``kind`` (a tool's Purpose "LOTO
+        verification" names the lockout).
+
+        >>> default_vocabulary().names("lockout", "LOTO verification")
+        True
+        """
+        return self._match(kind, fold(text))
+
     def estimate(self, kind: StepKind, substeps: int) -> float:
         for k, base, per in self.minutes:
             if k == kind:
@@ -108,6 +117,10 @@ def _vocab(state: IngestState) -> StepVocabulary:
 
 def step_kind(state: IngestState, title: str, substeps: Sequence[str]) -> StepKind:
     return _vocab(state).kind_of(title, substeps)
+
+
+def names_kind(state: IngestState, kind: StepKind, text: str) -> bool:
+    return _vocab(state).names(kind, text)
 
 
 def estimate_minutes(

@@ -159,14 +159,16 @@ class Measurement:
 
 
 # What a step is, set once at ingest from its content and read downstream (the
-# planner orders remote -> on site -> lockout -> cabinet work -> verification):
+# planner orders remote -> on site -> lockout -> cabinet work -> restore ->
+# verification, engine/plan.py STAGES):
 #   remote       portal, app, configuration or a call; nobody on site
 #   inspection   look, check, listen on site, nothing opened
 #   measurement  a meter reading on site
 #   lockout      lockout/tagout and proving dead
 #   cabinet      work inside the opened enclosure (needs the lockout)
 #   repair       replace, reseat, adjust, tighten, reset on site
-#   verification restore power, test, confirm the fix
+#   restore      remove the lockout, power back on (a step of its own)
+#   verification test, confirm the fix (a checklist may restore power first)
 #   automatic    what the equipment does by itself (stated, not performed)
 StepKind = Literal[
     "remote",
@@ -175,6 +177,7 @@ StepKind = Literal[
     "lockout",
     "cabinet",
     "repair",
+    "restore",
     "verification",
     "automatic",
 ]

@@ -8,7 +8,7 @@ import re
 from collections import Counter
 
 from ingest.state import IngestState
-from ingest.steps_kind import estimate_minutes, step_kind
+from ingest.steps_kind import estimate_minutes, names_kind, step_kind
 from ingest.tree import Item
 from kb.schema import Step, StepKind
 from kb.text import containment, terms
@@ -152,17 +152,30 @@ def run(state: IngestState) -> None:
             if inside:
                 s = _replace(s, requires=(steps[lock].id,), requires_lockout=True)
         kind = _kind(state, s, is_lock=lock is not None and i == lock)
+        if kind == "lockout":
+            s = _replace(s, tools=_with_lockout_tools(state, s.tools))
         minutes, basis = estimate_minutes(state, kind, s.title, s.substeps)
         state.add("steps", _replace(s, kind=kind, minutes=minutes, minutes_basis=basis))
 
 
+def _with_lockout_tools(state: IngestState, tools: tuple[str, ...]) -> tuple[str, ...]:
+    """A tool whose Purpose is the lockout itself ("LOTO verification": the meter that
+    proves the supply dead) goes with the lockout step, whether or not the step
+    names it."""
+    extra = [t.id for t in state.get("tools") if names_kind(state, "lockout", t.purpose)]
+    return tuple(dict.fromkeys([*tools, *extra]))
+
+
 def _kind(state: IngestState, s: Step, *, is_lock: bool) -> StepKind:
     """Lockout and the work it guards come from the lockout scope; a checklist
-    section is verification; otherwise the step's words say (steps.yaml)."""
+    section is verification; a step that ends the lockout is restore; otherwise the
+    step's words say (steps.yaml)."""
     if is_lock:
         return "lockout"
     if _LIST_SECTION.search(s.title):
         return "verification"
+    if step_kind(state, s.title, ()) == "restore":
+        return "restore"
     if s.requires_lockout:
         return "cabinet"
     return step_kind(state, s.title, s.substeps)
