@@ -1,27 +1,64 @@
 """Step graph and the minimal safe procedure (small pure functions over networkx).
 
 Edges are preconditions: the lockout step before every step that works inside
-the cabinet, and every step before verification (which removes the lockout).
-A cause is *tested* by the steps whose lines hold its evidence or its measurement
-(the manual says where to look) and *fixed* by the step whose title its remedy or
-title names. The minimal procedure for a diagnosis holds the tests of the likely
-causes, the fix of the most likely, their prerequisites and verification, ordered
-by efficiency = P(step resolves or decides) / minutes within the precedence
-constraints (decision-theoretic troubleshooting)."""
+the cabinet, every step before a restore step (which removes the lockout) and
+every step before verification. A cause is *tested* by the steps whose lines hold
+its evidence or its measurement (the manual says where to look) and *fixed* by the
+step whose title its remedy or title names. The minimal procedure for a diagnosis
+holds the tests of the likely causes, the fix of the most likely, their
+prerequisites, restore and verification. It is ordered by stage, from the step
+kinds set at ingest (remote before anyone is dispatched, then on site without
+lockout, the lockout, the work it guards, restore, verification: ``STAGES``), and
+within a stage by efficiency = P(step resolves or decides) / minutes
+(decision-theoretic troubleshooting), always within the precedence constraints."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import networkx as nx
 
+from kb.curated import CURATED_DIR, load_yaml
 from kb.errors import KBError
-from kb.schema import Cause, Evidence, KnowledgeBase, Measurement, Part, Step, Tool
+from kb.schema import Cause, Evidence, KnowledgeBase, Measurement, Part, Step, StepKind, Tool
 from kb.text import Lexicon, containment, terms
 
-VERIFY = re.compile(r"verification|testing|commissioning", re.I)
+# The order of work by step kind: nobody is dispatched before the remote steps are
+# done, nothing is opened before what can be seen or measured from outside, the
+# lockout comes right before the work it guards, restore and verification last.
+# "automatic" steps (what the equipment does by itself) are waited for first.
+STAGES: dict[StepKind, int] = {
+    "automatic": 0,
+    "remote": 0,
+    "inspection": 1,
+    "measurement": 1,
+    "repair": 1,
+    "lockout": 2,
+    "cabinet": 3,
+    "restore": 4,
+    "verification": 5,
+}
+CLOSING: frozenset[StepKind] = frozenset({"restore", "verification"})
+
+
+def stage(step: Step) -> int:
+    """The stage of a step: its kind's, and a step that works under the lockout is
+    cabinet work whatever its kind."""
+    if step.requires_lockout and step.kind not in ("lockout", *CLOSING):
+        return max(STAGES[step.kind], STAGES["cabinet"])
+    return STAGES[step.kind]
+
+
+def closing(step: Step) -> bool:
+    """Restore and verification: done after the work, never a test or a fix."""
+    return step.kind in CLOSING
+
+
 LIKELY_MASS = 0.8  # causes kept until this much of the probability is covered
 MIN_LIKELY = 0.08
 MAX_LIKELY = 3
@@ -41,13 +78,31 @@ def step_graph(kb: KnowledgeBase) -> nx.DiGraph[str]:
                 raise KBError(f"{s.source.cite()}: step {s.id} requires unknown step {r}")
             g.add_edge(r, s.id)
     for steps in by_manual.values():
-        verify = [s for s in steps if VERIFY.search(s.title)]
-        for v in verify:
+        # every step before the manual's restore steps, those before its verification
+        for v in steps:
+            if not closing(v):
+                continue
             for s in steps:
-                if s.id != v.id and not VERIFY.search(s.title):
+                if s.id != v.id and STAGES[s.kind] < STAGES[v.kind]:
                     g.add_edge(s.id, v.id)
     check_acyclic(g)
     return g
+
+
+def visit_minutes(directory: Path | None = None) -> float:
+    """What a visit to the station costs (kb/curated/steps.yaml ``visit``)."""
+    path = (directory or CURATED_DIR) / "steps.yaml"
+    return _visit(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+
+@functools.lru_cache(maxsize=4)
+def _visit(path: str, _mtime: float) -> float:
+    root = load_yaml(Path(path))
+    minutes = root.number("visit")
+    assert minutes is not None
+    if minutes < 0:
+        raise root.node("visit").fail("expected minutes of zero or more")
+    return minutes
 
 
 def check_acyclic(g: nx.DiGraph[str]) -> None:
@@ -111,9 +166,7 @@ class CauseLinks(Mapping[str, CauseSteps]):
         steps = self.steps_by_manual.get(c.manual, [])
         places = [(c.source.path, c.source.line_start, ""), *self.evidence_by_cause.get(c.id, [])]
         tests = tuple(
-            s.id
-            for s in steps
-            if not VERIFY.search(s.title) and any(_within(s, p, ln) for p, ln, _t in places)
+            s.id for s in steps if not closing(s) and any(_within(s, p, ln) for p, ln, _t in places)
         )
         return CauseSteps(
             tuple(dict.fromkeys(c.tests + tests)), c.fixes or _fix(c, steps, places, self.lexicon)
@@ -131,7 +184,7 @@ def _fix(
     """The step that fixes a cause: the one whose sub-step its remedy describes
     ("Cleared by remote or physical reboot"), else the one whose title the cause
     names ("Retractor spring broken" -> "Retractor Spring Replacement")."""
-    work = [s for s in steps if not VERIFY.search(s.title)]
+    work = [s for s in steps if not closing(s)]
     text = " ".join([_bare(c.title), c.remedy, *(t for _p, _l, t in places if t)])
     want = terms(text, lexicon)
     best: tuple[float, str] | None = None
@@ -205,11 +258,13 @@ def likely(confidences: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
 
 
 class Planner:
-    """Built once per knowledge base."""
+    """Built once per knowledge base. ``visit``: minutes a visit to the station
+    costs (kb/curated/steps.yaml), what a remote step done first may save."""
 
-    def __init__(self, kb: KnowledgeBase, lexicon: Lexicon) -> None:
+    def __init__(self, kb: KnowledgeBase, lexicon: Lexicon, visit: float | None = None) -> None:
         self.kb = kb
         self.lexicon = lexicon
+        self.visit = visit_minutes() if visit is None else visit
         self.graph = step_graph(kb)
         self.links = cause_steps(kb, lexicon)
         self.steps = {s.id: s for s in kb.steps}
@@ -260,18 +315,39 @@ class Planner:
             for sid in self.links[cid].fixes:
                 if sid in chosen:
                     want(sid, "fix", cid)
+        # before anyone is dispatched: a remote step whose chance of resolving or
+        # deciding the fault, times what it may save (the visit and the work on
+        # site), pays for its minutes
+        on_site = {
+            a
+            for sid in chosen
+            for a in (sid, *nx.ancestors(self.graph, sid))
+            if STAGES["remote"] < stage(self.steps[a]) < STAGES["restore"]
+        }
+        if on_site:
+            saved = self.visit + sum(self.steps[s].minutes for s in on_site)
+            for sid, about in self._remote(confidences).items():
+                if sid in chosen or sum(p[c] for c, _r in about) * saved < self.steps[sid].minutes:
+                    continue
+                for cid, reason in about:
+                    want(sid, reason, cid)
         # prerequisites and verification
         needed = set(chosen)
         for sid in list(chosen):
             for anc in nx.ancestors(self.graph, sid):
-                if not VERIFY.search(self.steps[anc].title) and anc not in chosen:
+                if not closing(self.steps[anc]) and anc not in chosen:
                     needed.add(anc)
                     chosen[anc] = ("prerequisite", set())
+        # restore where a lockout was applied, verification of every manual worked from
         manuals = {self.steps[s].manual for s in needed}
+        locked = {self.steps[s].manual for s in needed if self.steps[s].kind == "lockout"}
         for s in self.kb.steps:
-            if s.manual in manuals and VERIFY.search(s.title) and needed:
+            if s.kind == "verification" and s.manual in manuals and needed:
                 needed.add(s.id)
                 chosen[s.id] = ("verification", set())
+            elif s.kind == "restore" and s.manual in locked:
+                needed.add(s.id)
+                chosen[s.id] = ("restore", set())
         sub = self.graph.subgraph(needed)
 
         def efficiency(sid: str) -> float:
@@ -288,7 +364,7 @@ class Planner:
                     (eff[d] for d in nx.descendants(sub, sid) if chosen[d][0] != "prerequisite"),
                     default=0.0,
                 )
-        order = list(nx.lexicographical_topological_sort(sub, key=lambda s: (-eff[s], s)))
+        order = ordered(sub, {sid: (stage(self.steps[sid]), -eff[sid]) for sid in needed})
         planned = tuple(
             PlannedStep(self.steps[s], chosen[s][0], tuple(sorted(chosen[s][1])), eff[s])
             for s in order
@@ -300,6 +376,28 @@ class Planner:
         tools = tuple(self.tools[t] for t in tool_ids if t in self.tools)
         questions = self.questions(confidences, observed)
         return Plan(planned, minutes, expected, parts, tools, questions)
+
+    def with_visit(self, visit: float) -> Planner:
+        """The same planner assuming a visit costs ``visit`` minutes."""
+        other = copy.copy(self)
+        other.visit = visit
+        return other
+
+    def _remote(self, confidences: Sequence[tuple[str, float]]) -> dict[str, list[tuple[str, str]]]:
+        """Remote steps and the causes (of those not too unlikely to count) each
+        fixes or tests: step id -> [(cause id, "fix" | "test")]."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for cid, pc in confidences:
+            if pc < PART_FLOOR:
+                continue
+            link = self.links[cid]
+            for reason, sids in (("fix", link.fixes), ("test", link.tests)):
+                for sid in sids:
+                    if self.steps[sid].kind == "remote" and all(
+                        c != cid for c, _r in out.get(sid, ())
+                    ):
+                        out.setdefault(sid, []).append((cid, reason))
+        return out
 
     def part_needs(
         self,
@@ -403,15 +501,34 @@ class Planner:
         return default
 
 
+def ordered(g: nx.DiGraph[str], rank: Mapping[str, tuple[int, float]]) -> list[str]:
+    """The steps of ``g`` in an order its edges allow, the least ``rank`` (stage,
+    then minus efficiency) first whenever there is a choice; ties by id.
+
+    >>> g = nx.DiGraph([("loto", "sim")])
+    >>> g.add_nodes_from(["portal", "look"])
+    >>> ordered(g, {"loto": (2, -1.0), "sim": (3, -1.0), "portal": (0, 0.0), "look": (1, -0.5)})
+    ['portal', 'look', 'loto', 'sim']
+    """
+    return list(nx.lexicographical_topological_sort(g, key=lambda s: (*rank[s], s)))
+
+
 def expected_minutes(planned: Sequence[PlannedStep], p: dict[str, float]) -> float:
     """Expected time when work stops as soon as the true cause is fixed: each step
-    costs its minutes times the probability the fault is still there."""
+    costs its minutes times the probability the fault is still there; verification
+    is always done, restore whenever the lockout was applied."""
     remaining = 1.0
+    locked = 0.0
     total = 0.0
     for ps in planned:
         if ps.reason == "verification":
             total += ps.step.minutes  # always verify
             continue
+        if ps.reason == "restore":
+            total += locked * ps.step.minutes
+            continue
+        if ps.step.kind == "lockout":
+            locked = remaining
         total += remaining * ps.step.minutes
         if ps.reason == "fix":
             remaining = max(0.0, remaining - sum(p.get(c, 0.0) for c in ps.causes))

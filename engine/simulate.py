@@ -12,7 +12,7 @@ their minutes and prerequisites, and which steps test and which fix each cause
 
 Outcomes are determined by the true cause, so every strategy is a decision tree and
 its expected minutes are an exact sum over the causes, no sampling needed
-(``sampled`` draws faults to check). Verification is paid once at the end.
+(``sampled`` draws faults to check). Restore and verification are paid once at the end.
 
 - ``perfect``: the cause is known: its cheapest resolving step with prerequisites (a
   lower bound);
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from engine.plan import VERIFY, CauseSteps, Planner
+from engine.plan import STAGES, CauseSteps, Planner, closing
 from kb.schema import Cause, Step
 
 Outcome = Literal["fixed", "found", "no"]
@@ -51,7 +51,8 @@ MAX_EXACT_STEPS = 18  # the optimum is exponential in the number of steps of one
 @dataclass(frozen=True)
 class FaultModel:
     """One error code's fault model. ``prior`` sums to 1; ``order`` is the manual's
-    order of its work steps (verification excluded, paid as ``verify``)."""
+    order of its work steps (verification excluded, paid as ``verify``). The first
+    step done ``on_site`` also pays ``visit`` (going to the station), once."""
 
     code: str
     prior: tuple[tuple[str, float], ...]
@@ -60,6 +61,8 @@ class FaultModel:
     tests: tuple[tuple[str, tuple[str, ...]], ...]
     fixes: tuple[tuple[str, tuple[str, ...]], ...]
     verify: float = 0.0
+    visit: float = 0.0
+    on_site: frozenset[str] = frozenset()
 
     @property
     def causes(self) -> tuple[str, ...]:
@@ -79,9 +82,11 @@ def model(
     fixes: Mapping[str, Iterable[str]] | None = None,
     requires: Mapping[str, Iterable[str]] | None = None,
     verify: float = 0.0,
+    visit: float = 0.0,
+    on_site: Iterable[str] = (),
 ) -> FaultModel:
     """A fault model from plain mappings; priors are normalised, steps keep the
-    order given (the manual's order).
+    order given (the manual's order); ``on_site`` steps need a ``visit``.
 
     >>> m = model("E1", {"a": 3, "b": 1}, {"look": 5, "swap": 30},
     ...           tests={"a": ["look"]}, fixes={"b": ["swap"]})
@@ -100,16 +105,23 @@ def model(
         tuple((c, tuple(tests.get(c, ()))) for c in prior),
         tuple((c, tuple(fixes.get(c, ()))) for c in prior),
         float(verify),
+        float(visit),
+        frozenset(on_site),
     )
 
 
 def from_kb(
-    code: str, causes: Iterable[Cause], steps: Iterable[Step], links: Mapping[str, CauseSteps]
+    code: str,
+    causes: Iterable[Cause],
+    steps: Iterable[Step],
+    links: Mapping[str, CauseSteps],
+    visit: float = 0.0,
 ) -> FaultModel:
     """The fault model of one error code from its records; causes that no step tests
-    or fixes are left out (no strategy can find them)."""
+    or fixes are left out (no strategy can find them). Every step but a remote one
+    (or what the equipment does by itself) is done on site."""
     steps = list(steps)
-    work = [s for s in steps if not VERIFY.search(s.title)]
+    work = [s for s in steps if not closing(s)]
     known = {s.id for s in work}
     kept = [
         c
@@ -123,7 +135,9 @@ def from_kb(
         tests={c.id: [s for s in links[c.id].tests if s in known] for c in kept},
         fixes={c.id: [s for s in links[c.id].fixes if s in known] for c in kept},
         requires={s.id: [r for r in s.requires if r in known] for s in work},
-        verify=sum(s.minutes for s in steps if VERIFY.search(s.title)),
+        verify=sum(s.minutes for s in steps if closing(s)),
+        visit=visit,
+        on_site=[s.id for s in work if STAGES[s.kind] > STAGES["remote"]],
     )
 
 
@@ -204,9 +218,24 @@ def with_prerequisites(m: FaultModel, step: str, done: Done) -> tuple[str, ...]:
     return tuple(out)
 
 
-def minutes_of(m: FaultModel, steps: Iterable[str]) -> float:
+def minutes_of(m: FaultModel, steps: Iterable[str], done: Done = frozenset()) -> float:
+    """Minutes of doing ``steps`` in turn after ``done``, the visit included when
+    they are the first on site.
+
+    >>> m = model("E1", {"a": 1}, {"portal": 5, "look": 10}, tests={"a": ["look"]},
+    ...           visit=60, on_site=["look"])
+    >>> minutes_of(m, ["portal", "look"]), minutes_of(m, ["look"], frozenset({"look"}))
+    (75.0, 10.0)
+    """
     t = _table(m)
-    return sum(t.minutes[s] for s in steps)
+    total = 0.0
+    there = bool(done & m.on_site)
+    for s in steps:
+        if s in m.on_site and not there:
+            total += m.visit
+            there = True
+        total += t.minutes[s]
+    return total
 
 
 def fix_cost(m: FaultModel, cause: str, done: Done) -> float:
@@ -219,7 +248,9 @@ def fix_cost(m: FaultModel, cause: str, done: Done) -> float:
     5.0
     """
     t = _table(m)
-    return min((minutes_of(m, with_prerequisites(m, f, done)) for f in t.fixes[cause]), default=0.0)
+    return min(
+        (minutes_of(m, with_prerequisites(m, f, done), done) for f in t.fixes[cause]), default=0.0
+    )
 
 
 def perfect(m: FaultModel, cause: str) -> float:
@@ -259,7 +290,7 @@ def run(m: FaultModel, policy: Policy, cause: str) -> float:
         if step is None:
             break
         for s in with_prerequisites(m, step, done):
-            cost += minutes_of(m, (s,))
+            cost += minutes_of(m, (s,), done)
             done = done | {s}
             result = outcome(m, s, cause)
             if result == "fixed":
@@ -299,7 +330,7 @@ def greedy(m: FaultModel, done: Done, left: frozenset[str]) -> str | None:
         if s in done:
             continue
         p = sum(t.prior[c] for c in t.about[s] & left)
-        eff = p / max(minutes_of(m, with_prerequisites(m, s, done)), 1.0)
+        eff = p / max(minutes_of(m, with_prerequisites(m, s, done), done), 1.0)
         if p > 0 and (best is None or eff > best[0]):
             best = (eff, s)
     return best[1] if best else None
@@ -383,7 +414,7 @@ def _plan(m: FaultModel) -> Callable[[Done], tuple[float, str | None]]:
             hit = t.about[s] & left
             if not hit and not _unlocks(m, s, left):
                 continue  # neither tells nor opens the way to a step that tells
-            cost = t.minutes[s]
+            cost = minutes_of(m, (s,), done)
             for c in hit:
                 if outcome(m, s, c) == "found":
                     cost += t.prior[c] / mass * fix_cost(m, c, after)

@@ -89,10 +89,21 @@ class ProcedureStep:
     title: str
     minutes: float
     requires_lockout: bool
-    reason: str  # "test", "fix", "prerequisite", "verification"
+    reason: str  # "test", "fix", "prerequisite", "restore", "verification"
     causes: tuple[str, ...]
     source: Ref
     substeps: tuple[str, ...]
+    kind: str = ""  # the step's kind (kb.schema.StepKind), "" for an old snapshot's
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """How the lockout is applied, as the procedure's lockout step says (its first
+    sub-step: ingest finds the lockout step by it)."""
+
+    step: str  # the lockout step's title
+    instruction: str
+    source: Ref
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,7 @@ class WorkOrderView:
     folded: Folded | None  # the rest
     procedure: tuple[ProcedureStep, ...]
     lockout_steps: tuple[str, ...]
+    lockout: tuple[Lockout, ...]  # the lockout steps' own instructions
     safety: tuple[str, ...]
     parts: tuple[PartLine, ...]
     tools: tuple[ToolLine, ...]
@@ -263,9 +275,26 @@ def procedure(
                 tuple(p.get("causes", ())),
                 Ref(src.get("path", ""), int(src.get("line", 0))),
                 step.substeps if step else (),
+                p.get("kind") or (step.kind if step else ""),
             )
         )
     return tuple(out)
+
+
+def lockouts(proc: Sequence[ProcedureStep]) -> tuple[Lockout, ...]:
+    """The instructions of the procedure's lockout steps.
+
+    >>> s = ProcedureStep("m/step/3", "Isolate", 10, True, "prerequisite", (), Ref("m.md", 9),
+    ...                   ("Switch off and lock the breaker. Prove dead.", "Open the door."),
+    ...                   "lockout")
+    >>> [(x.step, x.instruction) for x in lockouts([s])]
+    [('Isolate', 'Switch off and lock the breaker. Prove dead.')]
+    """
+    return tuple(
+        Lockout(p.title, p.substeps[0] if p.substeps else p.title, p.source)
+        for p in proc
+        if p.kind == "lockout"
+    )
 
 
 def questions(data: Mapping[str, Any]) -> tuple[QuestionLine, ...]:
@@ -323,8 +352,9 @@ def work_order(
     causes = cause_cards(data)
     shown, folded = fold(causes, error)
     proc = procedure(data, kb)
+    by_id = {c.id: c for c in kb.causes}
     manuals = {steps[p.id].manual for p in proc if p.id in steps} or {
-        c.id.split("/", 1)[0] for c in causes[:1]
+        by_id[c.id].manual for c in causes[:1] if c.id in by_id
     }
     titles = {c.id: c.title for c in kb.causes}
     parts = tuple(
@@ -352,7 +382,8 @@ def work_order(
         shown=shown,
         folded=folded,
         procedure=proc,
-        lockout_steps=tuple(p.title for p in proc if p.requires_lockout),
+        lockout_steps=tuple(p.title for p in proc if p.requires_lockout and p.kind != "restore"),
+        lockout=lockouts(proc),
         safety=safety_lines(kb, manuals),
         parts=parts,
         tools=tuple(ToolLine(t["name"], t.get("specification", "")) for t in data.get("tools", ())),

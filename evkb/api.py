@@ -246,6 +246,7 @@ def diagnosis_json(d: Diagnosis) -> dict[str, Any]:
                 "title": ps.step.title,
                 "minutes": ps.step.minutes,
                 "requires_lockout": ps.step.requires_lockout,
+                "kind": ps.step.kind,
                 "reason": ps.reason,
                 "causes": list(ps.causes),
                 "source": {"path": ps.step.source.path, "line": ps.step.source.line_start},
@@ -377,33 +378,40 @@ def picklist(kb: KnowledgeBase, text: str, **kw: Any) -> str:
     return render_report(kb, "picklist.md.j2", text, **kw)
 
 
-def fault_models(kb: KnowledgeBase) -> list[FaultModel]:
-    """One fault model per error code of each manual (engine/simulate.py)."""
+def fault_models(kb: KnowledgeBase, visit: float | None = None) -> list[FaultModel]:
+    """One fault model per error code of each manual (engine/simulate.py); a visit
+    to the station costs ``visit`` minutes (default: what the planner assumes,
+    kb/curated/steps.yaml)."""
     from engine.simulate import from_kb
 
-    links = diagnoser(kb).planner.links
+    planner = diagnoser(kb).planner
     return [
         from_kb(
             code,
             (c for c in kb.causes if c.manual == m.id),
             (s for s in kb.steps if s.manual == m.id),
-            links,
+            planner.links,
+            planner.visit if visit is None else visit,
         )
         for m in kb.manuals
         for code in m.error_codes
     ]
 
 
-def simulate(kb: KnowledgeBase, trials: int = 0, seed: int = 1) -> list[SimResult]:
+def simulate(
+    kb: KnowledgeBase, trials: int = 0, seed: int = 1, visit: float | None = None
+) -> list[SimResult]:
     """Expected repair minutes per error code: the exact optimum, evkb's planner,
     the manual's static order and perfect information; exact sums over the causes,
-    or means over ``trials`` sampled faults."""
+    or means over ``trials`` sampled faults. ``visit``: minutes a visit to the
+    station costs in the fault models (default: what the planner assumes)."""
     from engine import simulate as sim
 
-    policy = sim.planner_policy(diagnoser(kb).planner)
+    planner = diagnoser(kb).planner
+    policy = sim.planner_policy(planner if visit is None else planner.with_visit(visit))
     return [
         sim.sampled(m, policy, trials, seed) if trials else sim.simulate(m, policy)
-        for m in fault_models(kb)
+        for m in fault_models(kb, visit)
     ]
 
 

@@ -234,7 +234,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.trials < 0:
         print("evkb: error: --trials must be 0 (exact) or more", file=sys.stderr)
         return 2
-    results = api.simulate(api.load(_kb_path(args)), trials=args.trials, seed=args.seed)
+    if args.visit is not None and args.visit < 0:
+        print("evkb: error: --visit must be 0 minutes or more", file=sys.stderr)
+        return 2
+    results = api.simulate(
+        api.load(_kb_path(args)), trials=args.trials, seed=args.seed, visit=args.visit
+    )
     if args.json:
         print(json.dumps([r.to_json() for r in results], indent=2))
         return 0
@@ -605,8 +610,17 @@ def _add_simulate(sub: Subparsers) -> None:
         "minutes and prerequisites, which step tests or fixes which cause) report the expected "
         "minutes to repair with perfect information (a lower bound), the exact optimum over "
         "every strategy, evkb's planner asked again after each result, and the manual's step "
-        "order. Expectations are exact sums over the causes; --trials N samples N faults "
+        "order. The first step on site also costs a visit to the station (remote steps do "
+        "not). Expectations are exact sums over the causes; --trials N samples N faults "
         "instead, as a check.",
+    )
+    sim.add_argument(
+        "--visit",
+        type=float,
+        default=None,
+        metavar="MIN",
+        help="minutes a visit to the station costs (default: the planner's, "
+        "kb/curated/steps.yaml; 0: visits are free)",
     )
     sim.add_argument(
         "--trials",
