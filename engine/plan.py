@@ -29,17 +29,19 @@ from kb.schema import Cause, Evidence, KnowledgeBase, Measurement, Part, Step, S
 from kb.text import Lexicon, containment, terms
 
 # The order of work by step kind: nobody is dispatched before the remote steps are
-# done, nothing is opened before what can be seen or measured from outside, the
-# lockout comes right before the work it guards, restore and verification last.
+# done, nothing is opened or mended before what can be seen or measured from
+# outside, the lockout comes right before the work it guards, restore and
+# verification last. A repair goes with the cabinet work: when the manual does not
+# say whether it needs the lockout, it is done under it rather than before it.
 # "automatic" steps (what the equipment does by itself) are waited for first.
 STAGES: dict[StepKind, int] = {
     "automatic": 0,
     "remote": 0,
     "inspection": 1,
     "measurement": 1,
-    "repair": 1,
     "lockout": 2,
     "cabinet": 3,
+    "repair": 3,
     "restore": 4,
     "verification": 5,
 }
