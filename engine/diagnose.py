@@ -26,6 +26,7 @@ from engine.history import History, history_contribs
 from engine.observe import OCPP16_ERROR_CODES, ErrorCodeObs, observe
 from engine.partition import Partition
 from engine.plan import Planner
+from engine.questions import told
 from engine.records import Diagnosis, EvidenceItem, RankedCause
 from engine.score import rank, ranked_cause
 from kb.errors import KBError
@@ -221,8 +222,9 @@ class Diagnoser:
         if not d.causes:
             return d
         conf = [(rc.cause.id, rc.confidence) for rc in d.all_causes]
-        observed = set(facts.seen) | {ref for ref, _v in answers}
-        plan = self.planner.plan(conf, text=text, generation=obs.generation, observed=observed)
+        refs = (ref for ref, _v in answers)
+        report = told(obs, facts.matched, facts.replies, refs)
+        plan = self.planner.plan(conf, text=text, generation=obs.generation, report=report)
         return replace(d, plan=plan)
 
     def canonical_codes(self, codes: Iterable[str]) -> set[str]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine import outcomes, rules
+from engine.match import MatchResult, Observable
 from engine.observe import Observation
 from engine.partition import Partition
 from engine.readings import bare_readings
@@ -26,6 +27,8 @@ _NEGATORS = frozenset({"no", "not", "n't", "never", "none", "without"})
 class ObservationFacts:
     facts: tuple[object, ...]
     seen: frozenset[str]  # knowledge-base texts the report already covers
+    matched: tuple[MatchResult, ...] = ()  # how the report's clauses met them
+    replies: tuple[tuple[Observable, bool], ...] = ()  # answered questions: yes / no
 
 
 def clause_around(text: str, span: tuple[int, int]) -> str:
@@ -53,7 +56,9 @@ def observation_facts(
 ) -> ObservationFacts:
     facts: list[object] = []
     seen: set[str] = set()
-    for m in part.matcher.match(obs.clauses):
+    matched = part.matcher.match(obs.clauses)
+    replies: list[tuple[Observable, bool]] = []
+    for m in matched:
         seen.add(m.observable.text)
         facts.append(
             rules.match_fact(
@@ -65,6 +70,7 @@ def observation_facts(
         if asked is None:
             continue
         seen.add(asked.text)
+        replies.append((asked, yes))
         reply = f"{'yes' if yes else 'no'}: {asked.text}"
         facts.append(rules.match_fact(asked.text, ANSWER_SLOT + i, 1.0, yes, reply))
     for i, r in enumerate(obs.readings):
@@ -97,7 +103,7 @@ def observation_facts(
     if outcomes.default_vocabulary().resolved_itself(obs.text):
         facts.append(rules.resolved_fact(obs.text))
     facts += _context(obs.text, part, lexicon)
-    return ObservationFacts(tuple(facts), frozenset(seen))
+    return ObservationFacts(tuple(facts), frozenset(seen), tuple(matched), tuple(replies))
 
 
 def _context(text: str, part: Partition, lexicon: Lexicon) -> list[object]:

@@ -17,15 +17,16 @@ from __future__ import annotations
 import copy
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
 
+from engine.questions import Question, Report, ask, candidates
 from kb.curated import CURATED_DIR, load_yaml
 from kb.errors import KBError
-from kb.schema import Cause, Evidence, KnowledgeBase, Measurement, Part, Step, StepKind, Tool
+from kb.schema import Cause, KnowledgeBase, Part, Step, StepKind, Tool
 from kb.text import Lexicon, containment, terms
 
 # The order of work by step kind: nobody is dispatched before the remote steps are
@@ -227,17 +228,6 @@ class PartNeed:
 
 
 @dataclass(frozen=True)
-class Question:
-    text: str
-    separates: tuple[str, ...]
-    value: float
-    minutes: float
-    source: str
-    kind: str = "observe"  # "observe" (answer yes/no) or "measure" (answer a reading)
-    ref: str = ""  # the evidence or measurement id the answer is about
-
-
-@dataclass(frozen=True)
 class Plan:
     steps: tuple[PlannedStep, ...]
     minutes: float
@@ -272,18 +262,8 @@ class Planner:
         self.steps = {s.id: s for s in kb.steps}
         self.parts = {p.id: p for p in kb.parts}
         self.tools = {t.id: t for t in kb.tools}
-        self._steps_by_path: dict[str, list[Step]] = {}
-        for s in kb.steps:
-            self._steps_by_path.setdefault(s.source.path, []).append(s)
-        self._evidence_by_cause: dict[str, list[Evidence]] = {}
-        for e in kb.evidence:
-            if e.kind in ("symptom", "condition", "statement"):
-                self._evidence_by_cause.setdefault(e.cause, []).append(e)
-        self._measurements_by_cause: dict[str, list[Measurement]] = {}
-        for m in kb.measurements:
-            for imp in m.implications:
-                if imp.cause:
-                    self._measurements_by_cause.setdefault(imp.cause, []).append(m)
+        self.titles = {c.id: c.title for c in kb.causes}
+        self.asks = candidates(kb, lexicon)
 
     def plan(
         self,
@@ -291,8 +271,10 @@ class Planner:
         *,
         text: str = "",
         generation: int | None = None,
-        observed: Iterable[str] = (),
+        report: Report | None = None,
     ) -> Plan:
+        """The minimal procedure for a belief over the causes (best first), its
+        parts and tools, and the next questions given what ``report`` already says."""
         top = likely(confidences)
         if not top:
             return Plan((), 0.0, 0.0, (), ())
@@ -376,7 +358,7 @@ class Planner:
         parts = self.part_needs(planned, confidences, text, generation)
         tool_ids = dict.fromkeys(t for ps in planned for t in ps.step.tools)
         tools = tuple(self.tools[t] for t in tool_ids if t in self.tools)
-        questions = self.questions(confidences, observed)
+        questions = ask(self.asks, confidences, report or Report(), self.titles, self.lexicon)
         return Plan(planned, minutes, expected, parts, tools, questions)
 
     def with_visit(self, visit: float) -> Planner:
@@ -437,70 +419,6 @@ class Planner:
                 )
             )
         return tuple(out)
-
-    def questions(
-        self, confidences: Sequence[tuple[str, float]], observed: Iterable[str], limit: int = 3
-    ) -> tuple[Question, ...]:
-        """Observations and measurements that best split the remaining causes,
-        per minute of effort (value = p(S)(1 - p(S)) over the top causes)."""
-        top = [(c, p) for c, p in confidences[:6] if p >= 0.02]
-        if len(top) < 2:
-            return ()
-        mass = sum(p for _c, p in top)
-        pc = {c: p / mass for c, p in top}
-        seen = set(observed)
-        # text -> (kind, ref, causes, minutes, source)
-        cands: dict[str, tuple[str, str, set[str], float, str]] = {}
-        for m in self._measurements_of(pc):
-            causes = {i.cause for i in m.implications if i.cause in pc}
-            if not causes or m.low is None or m.id in seen:
-                continue
-            pts = "–".join(m.points) or m.quantity
-            rng = f"{m.low:g}–{m.high:g} {m.unit}" if m.high is not None else f"≥ {m.low:g}"
-            cond = f" ({m.condition})" if m.condition else ""
-            q = f"Measure {pts}{cond}: expected {rng}. What do you read?"
-            cands[q] = (
-                "measure",
-                m.id,
-                causes,
-                self._minutes_at(m.source.path, m.source.line_start, 5.0),
-                m.source.cite(),
-            )
-        for cid in pc:
-            for e in self._evidence_by_cause.get(cid, ()):
-                if e.text in seen or e.id in seen:
-                    continue
-                q = f"Do you observe: {e.text.rstrip('.')}?"
-                prev = cands.get(q)
-                cands[q] = (
-                    "observe",
-                    prev[1] if prev else e.id,
-                    (prev[2] if prev else set()) | {e.cause},
-                    prev[3] if prev else self._minutes_at(e.source.path, e.source.line_start, 2.0),
-                    prev[4] if prev else e.source.cite(),
-                )
-        scored = []
-        for q, (kind, ref, causes, minutes, src) in cands.items():
-            ps = sum(pc[c] for c in causes)
-            value = ps * (1 - ps)
-            if value <= 0.01:
-                continue
-            scored.append(Question(q, tuple(sorted(causes)), value, minutes, src, kind, ref))
-        scored.sort(key=lambda x: (-x.value / max(x.minutes, 1.0), x.text))
-        return tuple(scored[:limit])
-
-    def _measurements_of(self, causes: Iterable[str]) -> list[Measurement]:
-        seen: dict[str, Measurement] = {}
-        for c in causes:
-            for m in self._measurements_by_cause.get(c, ()):
-                seen.setdefault(m.id, m)
-        return list(seen.values())
-
-    def _minutes_at(self, path: str, line: int, default: float) -> float:
-        for s in self._steps_by_path.get(path, ()):
-            if _within(s, path, line):
-                return min(s.minutes, 10.0)
-        return default
 
 
 def ordered(g: nx.DiGraph[str], rank: Mapping[str, tuple[int, float]]) -> list[str]:

@@ -130,6 +130,14 @@ class QuestionLine:
     kind: str
     ref: str
     separates: tuple[str, ...]
+    purpose: str = ""  # "to tell A from B"
+    unit: str = ""  # a reading's unit
+    example: str = ""  # a reading in that unit
+
+    @property
+    def asked(self) -> str:
+        """The question with its purpose, as the text output prints it."""
+        return f"{self.text} ({self.purpose})" if self.purpose else self.text
 
 
 @dataclass(frozen=True)
@@ -305,6 +313,9 @@ def questions(data: Mapping[str, Any]) -> tuple[QuestionLine, ...]:
             q.get("kind", "observe"),
             q.get("ref", ""),
             tuple(q.get("separates", ())),
+            q.get("purpose", ""),
+            q.get("unit", ""),
+            q.get("example", ""),
         )
         for q in data.get("questions", ())
     )

@@ -276,6 +276,9 @@ def diagnosis_json(d: Diagnosis) -> dict[str, Any]:
                 "source": q.source,
                 "kind": q.kind,
                 "ref": q.ref,
+                "purpose": q.purpose,
+                "unit": q.unit,
+                "example": q.example,
             }
             for q in plan.questions
         ]

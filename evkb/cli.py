@@ -107,9 +107,9 @@ def _print_diagnosis(data: dict[str, Any], code: str = "") -> None:
             print(f"  ... {s.more_steps} more {more}: `evkb workorder` prints the whole procedure")
     if s.question:
         print("\nNext question")
-        print(f"  {s.question.text}  [{s.question.source}]")
+        print(f"  {s.question.asked}  [{s.question.source}]")
         for q in s.alternatives:
-            print(f"  or: {q.text}  [{q.source}]")
+            print(f"  or: {q.asked}  [{q.source}]")
 
 
 def _too_long(text: str) -> bool:
