@@ -28,14 +28,16 @@ from typing import Literal
 from engine.match import GENERIC_FAULT_STEMS, MatchResult, Observable
 from engine.observe import Observation
 from engine.readings import bare_readings
+from engine.shown import MAX_CAUSES, MIN_CONFIDENCE
 from kb.curated import CURATED_DIR, load_yaml
 from kb.schema import Evidence, KnowledgeBase, Measurement, Step, StepKind
 from kb.text import Clause, Lexicon, clauses, containment, terms
 
 QuestionKind = Literal["observe", "measure"]
 
-TOP_CAUSES = 10  # the remaining causes a question may separate
-MIN_CAUSE = 0.02
+# a question separates causes the diagnosis shows (the same cut as the report's)
+TOP_CAUSES = MAX_CAUSES
+MIN_CAUSE = MIN_CONFIDENCE
 MIN_VALUE = 0.05  # p(S)(1 - p(S)): a "yes" with about a 5 % chance or more
 OBSERVE_MINUTES = 2.0
 MEASURE_MINUTES = 5.0

@@ -18,13 +18,12 @@ from engine.observe import Observation
 from engine.partition import Partition
 from engine.records import Diagnosis, EvidenceItem, RankedCause
 from engine.rules import Contrib
+from engine.shown import MAX_CAUSES, MIN_CONFIDENCE
 
 LEAK = 0.15  # prior mass of "a cause the knowledge base does not know"
-MAX_CAUSES = 8
 # causes without evidence listed in Diagnosis.all_causes (by prior); the rest are
 # still in the normaliser, and why_not computes any of them on demand
 PRIOR_ONLY_LISTED = 40
-MIN_CONFIDENCE = 0.02
 
 
 def strongest(contribs: Iterable[Contrib]) -> dict[str, list[Contrib]]:
