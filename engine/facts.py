@@ -58,13 +58,13 @@ def observation_facts(
     seen: set[str] = set()
     matched = part.matcher.match(obs.clauses)
     replies: list[tuple[Observable, bool]] = []
+    per_clause: dict[int, tuple[str, list[tuple[str, float, bool]]]] = {}
     for m in matched:
         seen.add(m.observable.text)
-        facts.append(
-            rules.match_fact(
-                m.observable.text, m.obs_index, round(m.similarity, 4), m.agrees, m.obs_text
-            )
-        )
+        _text, met = per_clause.setdefault(m.obs_index, (m.obs_text, []))
+        met.append((m.observable.text, round(m.similarity, 4), m.agrees))
+    for k, (text, met) in sorted(per_clause.items()):
+        facts.append(rules.clause_fact(k, text, met))
     for i, (ref, yes) in enumerate(answered):
         asked = part.matcher.by_id.get(ref)
         if asked is None:
@@ -72,7 +72,7 @@ def observation_facts(
         seen.add(asked.text)
         replies.append((asked, yes))
         reply = f"{'yes' if yes else 'no'}: {asked.text}"
-        facts.append(rules.match_fact(asked.text, ANSWER_SLOT + i, 1.0, yes, reply))
+        facts.append(rules.clause_fact(ANSWER_SLOT + i, reply, [(asked.text, 1.0, yes)]))
     for i, r in enumerate(obs.readings):
         pressed = _pressed(clause_around(obs.text, r.span))
         facts.append(

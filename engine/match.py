@@ -13,6 +13,7 @@ spelling is close (rapidfuzz), so typos still land.
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -40,6 +41,7 @@ MAX_TEXTS_PER_CLAUSE = 40
 # a clause about one assembly meeting a text about another ("the antenna hangs
 # off the door" / "the cable hangs loose"): what little they share is coincidence
 OBJECT_MISMATCH = 0.2
+REPAIR_CACHE = 50_000  # misspelt words remembered per partition
 WHOLE = "whole"  # lexicon assembly of the station and the vehicle: no assembly at all
 
 
@@ -148,6 +150,24 @@ class Matcher:
         self.vocab = tuple(sorted(self.idf))
         # inverted index: term -> (text's first observable, clause index)
         self._firsts = firsts
+        # per KB clause, what matching needs of it, worked out once (not per query
+        # and candidate): its terms' weight, the components it must be about, the
+        # assemblies it (or its cause) is about, and the similarity it must reach
+        self._clause_weight: dict[tuple[int, int], float] = {}
+        self._needs: dict[tuple[int, int], frozenset[str]] = {}
+        self._theirs: dict[tuple[int, int], frozenset[str]] = {}
+        self._floor: dict[tuple[int, int], float] = {}
+        self._floor2: dict[tuple[int, int], float] = {}  # squared, for the bound
+        for i, o in enumerate(firsts):
+            for j, cl in enumerate(o.clauses):
+                self._clause_weight[(i, j)] = self.weight(cl.terms) or 1.0
+                self._needs[(i, j)] = cl.objects & lexicon.required
+                self._theirs[(i, j)] = self.assemblies(cl.objects) or self.text_context.get(
+                    o.text, frozenset()
+                )
+                self._floor[(i, j)] = STEP_SIMILARITY if o.kind == "step" else MIN_SIMILARITY
+                self._floor2[(i, j)] = self._floor[(i, j)] ** 2
+        self._repaired: dict[str, str] = {}
         self.index: dict[str, list[tuple[int, int]]] = {}
         for i, o in enumerate(firsts):
             # in a text that asserts something ("the handle is plugged in, but
@@ -228,8 +248,13 @@ class Matcher:
             if t in self.idf or len(t) < 5 or not self.vocab:
                 out.add(t)
                 continue
-            best = process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=84)
-            out.add(best[0] if best else t)
+            fixed = self._repaired.get(t)
+            if fixed is None:
+                best = process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=84)
+                fixed = best[0] if best else t
+                if len(self._repaired) < REPAIR_CACHE:
+                    self._repaired[t] = fixed
+            out.add(fixed)
         return frozenset(out)
 
     def weight(self, terms: Iterable[str]) -> float:
@@ -248,28 +273,56 @@ class Matcher:
             w_obs = self.weight(known) + self.unknown_weight * len(terms - known)
             about = self.clause_assemblies(oc, terms)
             best: dict[str, tuple[float, int]] = {}  # observable id -> (sim, clause)
-            candidates = {ij for t in known for ij in self.index.get(t, ())}
-            for i, j in candidates:
-                kc = self._firsts[i].clauses[j]
-                shared = known & kc.terms
-                if shared <= self.common or shared <= GENERIC_FAULT_STEMS:
-                    continue  # sharing "cable" or "failed" alone says nothing
-                cov_kb = self.weight(shared) / (self.weight(kc.terms) or 1.0)
-                cov_obs = self.weight(shared) / (w_obs or 1.0)
+            # sharing "cable" or "failed" alone says nothing: a candidate shares a
+            # term that is not common and one that is not a generic fault word. The
+            # shared weight is summed along the postings of the rarer terms (the
+            # common words' postings, the longest, are never walked)
+            shared_w: dict[tuple[int, int], float] = {}
+            specific: set[tuple[int, int]] = set()
+            for t in known - self.common:
+                w = self.idf[t]
+                postings = self.index.get(t, ())
+                for ij in postings:
+                    shared_w[ij] = shared_w.get(ij, 0.0) + w
+                if t not in GENERIC_FAULT_STEMS:
+                    specific.update(postings)
+            common = known & self.common
+            common_specific = common - GENERIC_FAULT_STEMS
+            common_w = sum(self.idf[t] for t in common)
+            w_obs = w_obs or 1.0
+            # best first by an upper bound of the similarity (every common word
+            # shared, no object mismatch): once the bound falls below the closest
+            # texts already found, no later candidate can join them
+            bound: list[tuple[float, tuple[int, int]]] = []
+            for ij, w in shared_w.items():
+                w += common_w
+                ub = min(1.0, w / self._clause_weight[ij]) * (0.35 + 0.65 * min(1.0, w / w_obs))
+                if ub >= self._floor2[ij]:
+                    bound.append((-ub, ij))
+            bound.sort()
+            kth = 0.0
+            for n, (neg_ub, ij) in enumerate(bound):
+                if n % 32 == 31 and len(best) >= MAX_TEXTS_PER_CLAUSE:
+                    kth = heapq.nlargest(MAX_TEXTS_PER_CLAUSE, (v[0] for v in best.values()))[-1]
+                if math.sqrt(-neg_ub) < kth:
+                    break
+                i, j = ij
+                kc_terms = self._firsts[i].clauses[j].terms
+                if ij not in specific and not (common_specific & kc_terms):
+                    continue
+                w_shared = shared_w[ij] + sum(self.idf[t] for t in common if t in kc_terms)
+                cov_kb = w_shared / self._clause_weight[ij]
+                cov_obs = w_shared / w_obs
                 sim = math.sqrt(cov_kb * (0.35 + 0.65 * cov_obs))
-                need = kc.objects & self.lexicon.required
+                need = self._needs[ij]
                 if need and not (need & oc.objects):
                     sim *= OBJECT_MISMATCH  # about the other stations; the report is not
                 if about:
-                    first = self._firsts[i]
-                    theirs = self.assemblies(kc.objects) or self.text_context.get(
-                        first.text, frozenset()
-                    )
+                    theirs = self._theirs[ij]
                     if theirs and not (theirs & about):
                         sim *= OBJECT_MISMATCH
                 key = self._firsts[i].id
-                floor = STEP_SIMILARITY if self._firsts[i].kind == "step" else MIN_SIMILARITY
-                if sim >= floor and sim > best.get(key, (0.0, 0))[0]:
+                if sim >= self._floor[ij] and sim > best.get(key, (0.0, 0))[0]:
                     best[key] = (sim, j)
             kept = sorted(best.items(), key=lambda kv: -kv[1][0])
             if len(kept) > MAX_TEXTS_PER_CLAUSE:

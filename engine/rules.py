@@ -41,8 +41,9 @@ IN_RANGE_LR = 0.25
 EQUALS_TOLERANCE = 0.15
 
 
-class MatchFact(Fact):  # type: ignore[misc]
-    """An observation clause matched an observable KB text."""
+class ClauseFact(Fact):  # type: ignore[misc]
+    """An observation clause and the KB texts it matched, with how closely and
+    whether in the same sense: one fact per clause (declaring costs ~60 us a fact)."""
 
 
 class ReadingFact(Fact):  # type: ignore[misc]
@@ -168,28 +169,21 @@ class Builder:
         self.attrs[f"rule_{len(self.attrs)}"] = rule(action)
 
     def observables(self) -> None:
-        """An observation clause matched a KB text -> for (or against) the cause of
-        every observable with that text."""
+        """A clause that matches a KB text speaks for the cause of every observable
+        with that text (against it when the senses differ)."""
         table = self.t.by_text
 
         def action(
-            self: KnowledgeEngine, evidence: str, obs: int, sim: float, agrees: bool, text: str
+            self: KnowledgeEngine,
+            obs: int,
+            text: str,
+            matches: tuple[tuple[str, float, bool], ...],
         ) -> None:
-            for o in table.get(evidence, ()):
-                _observed(self, o, obs, sim, agrees, text)
+            for evidence, sim, agrees in matches:
+                for o in table.get(evidence, ()):
+                    _observed(self, o, obs, sim, agrees, text)
 
-        self.add(
-            Rule(
-                MatchFact(
-                    evidence=MATCH.evidence,
-                    obs=MATCH.obs,
-                    sim=MATCH.sim,
-                    agrees=MATCH.agrees,
-                    text=MATCH.text,
-                )
-            ),
-            action,
-        )
+        self.add(Rule(ClauseFact(obs=MATCH.obs, text=MATCH.text, matches=MATCH.matches)), action)
 
     def quantity(self, quantity: str, measurements: list[Measurement], strength: float) -> None:
         """A reading of ``quantity`` -> checked against every measurement of it."""
@@ -510,8 +504,9 @@ class PartitionEngine:
         return out
 
 
-def match_fact(evidence: str, obs: int, sim: float, agrees: bool, text: str) -> Fact:
-    return MatchFact(evidence=evidence, obs=obs, sim=sim, agrees=agrees, text=text)
+def clause_fact(obs: int, text: str, matches: Iterable[tuple[str, float, bool]]) -> Fact:
+    """``matches``: (KB text, similarity, agrees) per text the clause met."""
+    return ClauseFact(obs=obs, text=text, matches=tuple(matches))
 
 
 def reading_fact(
