@@ -260,9 +260,10 @@ class Matcher:
     def weight(self, terms: Iterable[str]) -> float:
         return sum(self.idf.get(t, 0.0) for t in terms)
 
-    def match(self, obs_clauses: Iterable[Clause]) -> list[MatchResult]:
+    def match(self, obs_clauses: Iterable[Clause], *, prune: bool = True) -> list[MatchResult]:
         """One result per matched KB *text* and observation clause (its observable is
-        the first with that text; ``by_text`` has the others)."""
+        the first with that text; ``by_text`` has the others). ``prune=False``
+        scores every candidate (the same results, slower: tests compare the two)."""
         results: list[MatchResult] = []
         for k, oc in enumerate(obs_clauses):
             terms = self.repair(oc.terms)
@@ -304,7 +305,7 @@ class Matcher:
             for n, (neg_ub, ij) in enumerate(bound):
                 if n % 32 == 31 and len(best) >= MAX_TEXTS_PER_CLAUSE:
                     kth = heapq.nlargest(MAX_TEXTS_PER_CLAUSE, (v[0] for v in best.values()))[-1]
-                if math.sqrt(-neg_ub) < kth:
+                if prune and math.sqrt(-neg_ub) < kth:
                     break
                 i, j = ij
                 kc_terms = self._firsts[i].clauses[j].terms
