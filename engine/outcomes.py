@@ -39,10 +39,14 @@ OUTCOMES: tuple[Outcome, ...] = ("fixed", "no_change", "temporary")
 REPAIRS = frozenset({"reseat", "replace", "adjust", "clean"})
 
 
-def _pattern(phrases: Iterable[str]) -> re.Pattern[str]:
+def _pattern(phrases: Iterable[str], fillers: Iterable[str] = ()) -> re.Pattern[str]:
+    """Whole phrases; "*" is one or two words; between two words of a phrase one
+    of ``fillers`` may stand ("came right back", "works fine again")."""
+    fill = "|".join(re.escape(f) for f in sorted({f.lower().strip() for f in fillers}))
+    gap = rf"\s+(?:(?:{fill})\s+)?" if fill else r"\s+"
     alts = []
     for p in sorted({p.lower().strip() for p in phrases}, key=len, reverse=True):
-        body = r"\s+".join(r"(?:\S+\s+){0,1}\S+" if w == "*" else re.escape(w) for w in p.split())
+        body = gap.join(r"(?:\S+\s+){0,1}\S+" if w == "*" else re.escape(w) for w in p.split())
         alts.append(body)
     return re.compile(rf"(?<![\w-])(?:{'|'.join(alts) or '(?!)'})(?![\w-])", re.I)
 
@@ -100,10 +104,11 @@ def _load(path: Path) -> Vocabulary:
     actions = [(name, _pattern(n.value_strings())) for name, n in _items(root, "actions")]
     manual = [(name, _pattern(n.value_strings())) for name, n in _items(root, "manual_actions")]
     outcomes: list[tuple[Outcome, re.Pattern[str]]] = []
+    fillers = _Group(root.node("fillers")).value_strings() if "fillers" in root.value else []
     for name, n in _items(root, "outcomes"):
         if name not in OUTCOMES:
             raise n.fail(f"expected an outcome among {', '.join(OUTCOMES)}, not {name!r}")
-        outcomes.append((name, _pattern(n.value_strings())))
+        outcomes.append((name, _pattern(n.value_strings(), fillers)))
     by_itself = _pattern(_Group(root.node("by_itself")).value_strings())
     return Vocabulary(tuple(actions), tuple(manual), tuple(outcomes), by_itself)
 

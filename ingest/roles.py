@@ -139,6 +139,7 @@ class Roles:
     problem_phrases: tuple[str, ...]
     imperatives: tuple[str, ...]
     conditions: tuple[str, ...]
+    consequences: tuple[str, ...]
     colours: tuple[str, ...]
     patterns: tuple[str, ...]
     dark: tuple[str, ...]
@@ -307,6 +308,21 @@ class Roles:
         t = re.sub(r"^\W+", "", fold(text)).strip()
         return bool(self._imperative.match(t))
 
+    @functools.cached_property
+    def _consequence(self) -> re.Pattern[str]:
+        alts = sorted({fold(p).strip() for p in self.consequences}, key=len, reverse=True)
+        body = "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in alts) or "(?!)"
+        return re.compile(rf"^\W*(?:{body})(?![\w'])\s*")
+
+    def consequence(self, text: str) -> str | None:
+        """What "this would cause the charger to stop" says follows ("the charger to
+        stop"), or None when ``text`` does not open with a consequence lead."""
+        t = fold(text)
+        m = self._consequence.match(t)
+        if m is None:
+            return None
+        return text[m.end() :].strip() if len(t) == len(text) else t[m.end() :].strip()
+
     def is_condition(self, text: str) -> bool:
         t = fold(text).strip()
         return any(re.match(rf"{re.escape(c)}\b", t) for c in self.conditions)
@@ -357,6 +373,7 @@ def _load(path: Path) -> Roles:
         strings(root, "problem_phrases"),
         strings(root, "imperatives"),
         strings(root, "conditions"),
+        strings(root, "consequences"),
         strings(led, "colours"),
         strings(led, "patterns"),
         strings(led, "dark"),

@@ -198,6 +198,16 @@ NORMAL_CUES = frozenset(
     ]
 )
 
+# states that are normal by themselves ("connections all tight", "great signal",
+# "plenty of data") but stay terms of the clause: after a degree word they state
+# a fault ("spring adjusted too tight")
+NORMAL_STATES = frozenset(
+    ["tight", "secure", "secured", "firm", "great", "strong", "excellent", "perfect", "plenty"]
+)
+
+# a degree word makes the next word a fault: "too tight", "too hot", "overly stiff"
+DEGREE = frozenset(["too", "overly", "excessively"])
+
 # success words: "a reboot cleared it" reports resolution; "reboot didn't help" a
 # persisting fault. Unlike NORMAL_CUES they stay terms of the clause.
 SUCCESS = frozenset(
@@ -287,7 +297,6 @@ FAULT_WORDS = frozenset(
         "disconnected",
         "missing",
         "noisy",
-        "tight",
         "violently",
         "snap",
         "snaps",
@@ -486,6 +495,24 @@ def split_identifiers(text: str) -> str:
     return _CAMEL.sub(" ", text)
 
 
+_INFLECTIONS = frozenset(["", "s", "es", "ed", "d", "ing", "e", "er", "ers", "y", "ies", "ied"])
+
+
+def _inflects(word: str, st: str) -> bool:
+    """``word`` is an inflection of its stem ("sags", "sagging", "melted"), not
+    another word with the same stem ("resistance" is not a form of "resists").
+
+    >>> _inflects("sagging", "sag"), _inflects("resistance", "resist")
+    (True, False)
+    """
+    if not word.startswith(st):
+        return True  # the stemmer rewrote the ending ("dangling" -> "dangl"): trust it
+    rest = word[len(st) :]
+    if rest and st and rest[0] == st[-1]:
+        rest = rest[1:]  # a doubled consonant: "sag" -> "sagging"
+    return rest in _INFLECTIONS
+
+
 def clause_of(text: str, lexicon: Lexicon | None) -> Clause:
     """Terms and sense of one clause. A negation scopes the next three words
     (NegEx style): "no visible damage" and "not cracked" assert normal state,
@@ -497,12 +524,13 @@ def clause_of(text: str, lexicon: Lexicon | None) -> Clause:
         canon = lexicon.canonicals
         out: list[str] = []
         for t in toks:
-            c = lexicon.single.get(stem(t)) if t not in canon else None
+            st = stem(t)
+            c = lexicon.single.get(st) if t not in canon and _inflects(t, st) else None
             out.extend(words(c) if c else [t])
         toks = out
     negs = [i for i, t in enumerate(toks) if t in NEGATIONS]
-    faults = [i for i, t in enumerate(toks) if _is_fault(t)]
-    normal = any(t in NORMAL_CUES or t in SUCCESS for t in toks)
+    faults = [i for i, t in enumerate(toks) if _is_fault(t) or (i > 0 and toks[i - 1] in DEGREE)]
+    normal = any(t in NORMAL_CUES or t in SUCCESS or t in NORMAL_STATES for t in toks)
     negated_fault = any(0 < f - n <= 3 for n in negs for f in faults)
     denial = any(i + 1 < len(toks) and toks[i + 1] in _DENY_NEXT for i in negs)
     if negated_fault or (denial and not faults):

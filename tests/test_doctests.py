@@ -18,6 +18,8 @@ MODULES = [
     "engine.codes",
     "engine.score",
     "engine.facts",
+    "engine.outcomes",
+    "kb.text",
 ]
 
 

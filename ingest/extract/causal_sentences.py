@@ -74,6 +74,20 @@ def _consequence(state: IngestState, condition: str, then: str) -> bool:
     return len(then.split()) >= 3 and len(condition.split()) >= 3
 
 
+_REASON_TAIL = re.compile(r",?\s+(?:as|because|since|so that)\s+.*$", re.I)
+
+
+def _led_consequence(state: IngestState, condition: str, then: str) -> str | None:
+    """What follows from X in "If X, this would cause Y" / "..., you will see Y",
+    with the lead words and a trailing reason dropped; None for other sentences."""
+    rest = state.roles.consequence(then)
+    if rest is None or len(condition.split()) < 3 or len(rest.split()) < 2:
+        return None
+    if re.match(r"(?:you|we|i)\b", condition, re.I):
+        return None  # "if you want to ...": the reader's intent
+    return _REASON_TAIL.sub("", rest).rstrip(" :.")
+
+
 def run(state: IngestState) -> None:
     fixed = _fixed_lines(state)
     contexts = dict(
@@ -89,7 +103,12 @@ def run(state: IngestState) -> None:
         if _shown_when(state, s.text, s.line_start, s.line_end):
             continue
         st = analyse(s.text, state.roles)
-        if st.kind == "conditional" and _consequence(state, st.condition, st.text):
+        led = _led_consequence(state, st.condition, st.text) if st.kind == "conditional" else None
+        if led is not None:
+            # "If the meter counts the charger's draw, this would cause it to ...":
+            # the second half says the first brings a problem about
+            effect, cause, named = strip_markup(led), st.condition, True
+        elif st.kind == "conditional" and _consequence(state, st.condition, st.text):
             # "If MQTT commands stop arriving, charging ramps down to 6A": a
             # condition that states a problem and what it brings about
             effect, cause, named = strip_markup(st.text), st.condition, True
