@@ -28,7 +28,7 @@ from engine.partition import Partition
 from engine.plan import Planner
 from engine.questions import told
 from engine.records import Diagnosis, EvidenceItem, RankedCause
-from engine.score import rank, ranked_cause
+from engine.score import order, rank, ranked_cause
 from kb.errors import KBError
 from kb.schema import KnowledgeBase, Measurement
 from kb.text import Lexicon
@@ -259,7 +259,7 @@ class Diagnoser:
             )
             if cid is not None:
                 found = ranked_cause(part, cid, part.log_prior[cid], diagnosis.log_z, [])
-                pool = sorted([*pool, found], key=lambda rc: (-rc.confidence, rc.cause.id))
+                pool = sorted([*pool, found], key=order)
         if found is None:
             titles = ", ".join(rc.cause.title for rc in pool[:12])
             raise UnknownCause(

@@ -91,6 +91,12 @@ def log_normaliser(part: Partition, scores: Mapping[str, float]) -> float:
     return top + math.log(z + rest * math.exp(-top))
 
 
+def order(rc: RankedCause) -> tuple[float, str, int, str]:
+    """Best first; equally likely causes in the order their manual lists them (a
+    troubleshooting list starts with what to suspect first), then by id."""
+    return (-rc.confidence, rc.cause.source.path, rc.cause.source.line_start, rc.cause.id)
+
+
 def rank(obs: Observation, part: Partition, contribs: Iterable[Contrib]) -> Diagnosis:
     """The causes of ``part`` ranked by their posterior given ``contribs``."""
     per_cause = strongest(contribs)
@@ -112,7 +118,7 @@ def rank(obs: Observation, part: Partition, contribs: Iterable[Contrib]) -> Diag
             ranked_cause(part, cid, s, log_z, per_cause.get(cid, []))
             for cid, s in [*scores.items(), *prior_only]
         ),
-        key=lambda rc: (-rc.confidence, rc.cause.id),
+        key=order,
     )
     message = ""
     suggestions: tuple[str, ...] = ()
