@@ -422,7 +422,7 @@ def _reading_contribs(
         return []
     if m.quantity == "duration" and not elapsed:
         return []  # only "last heard 12 min ago" is a reading of elapsed time
-    if pressed and "at rest" in m.condition:
+    if pressed and m.state == "at rest":
         return []  # a reading with the button pressed says nothing about "at rest"
     where = (
         f"{'-'.join(m.points) or m.quantity} expected {_range_text(m)}"

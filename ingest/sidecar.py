@@ -29,6 +29,7 @@ from pathlib import Path
 
 from kb.curated import Node, load_yaml, records
 from kb.schema import (
+    MEASURE_STATES,
     Cause,
     CodeAlias,
     ContextRule,
@@ -36,6 +37,7 @@ from kb.schema import (
     Implication,
     KnowledgeBase,
     Measurement,
+    MeasureState,
     Source,
     Step,
     slug,
@@ -100,6 +102,8 @@ def _validate(side: Sidecar) -> None:
             raise rec.node("polarity").fail(f"expected polarity to be one of {POLARITIES}")
     for rec in side.items("measurements"):
         rec.text("id"), rec.text("quantity"), rec.text("quote"), rec.text("unit")
+        if rec.text("state", required=False) not in MEASURE_STATES:
+            raise rec.node("state").fail(f"expected state to be one of {MEASURE_STATES[1:]}")
         for imp in rec.get("implications", list):
             if imp.text("when") not in WHENS:
                 raise imp.node("when").fail(f"expected 'when' to be one of {WHENS}")
@@ -259,6 +263,7 @@ class _Applier:
                         text=rec.text("text"),
                         implications=tuple(imps),
                         source=self.cite(side, rec),
+                        state=_state(rec.text("state", required=False)),
                     )
                 )
             for rec in side.items("cues"):
@@ -337,3 +342,11 @@ def apply(
     priors: dict[str, float],
 ) -> KnowledgeBase:
     return _Applier(kb, sidecars, texts, priors).apply()
+
+
+def _state(text: str) -> MeasureState:
+    """A sidecar's measurement state (checked against MEASURE_STATES by lint)."""
+    for st in MEASURE_STATES:
+        if st == text:
+            return st
+    return ""

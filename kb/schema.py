@@ -143,6 +143,14 @@ class Implication:
     value: float | None = None
 
 
+# The state of the equipment a reading is taken in, when the document names one
+# (set at ingest from the condition's words, read by the reading rules): standby
+# (idle, nothing connected), at rest / actuated (a button or switch released or
+# pressed), moving (while a mechanism travels).
+MeasureState = Literal["", "standby", "at rest", "actuated", "moving"]
+MEASURE_STATES: tuple[MeasureState, ...] = ("", "standby", "at rest", "actuated", "moving")
+
+
 @dataclass(frozen=True)
 class Measurement:
     id: str
@@ -152,10 +160,11 @@ class Measurement:
     unit: str  # canonical unit: V, ohm, Nm, s, bar
     low: float | None
     high: float | None
-    condition: str  # e.g. "standby", "release button pressed"
+    condition: str  # in the document's words, e.g. "standby", "cable release button at rest"
     text: str
     implications: tuple[Implication, ...]
     source: Source
+    state: MeasureState = ""  # the state the condition names (typed, for the rules)
 
 
 # What a step is, set once at ingest from its content and read downstream (the

@@ -15,7 +15,7 @@ from ingest.identifiers import strip_markup
 from ingest.link import resolve_cause
 from ingest.state import IngestState, Sentence
 from ingest.values import stated_values
-from kb.schema import Implication, Measurement, When, slug
+from kb.schema import Implication, Measurement, MeasureState, When, slug
 from kb.units import POINT_PATTERN, UNIT_PATTERN, canonical_points, canonical_unit
 
 _NUM = r"\d+(?:\.\d+)?"
@@ -38,12 +38,16 @@ _MEANS = re.compile(
     r"(?:means|indicates|suggests)\s+(?P<then>.+)$",
     re.I,
 )
-_CONDITIONS = [
-    (re.compile(r"standby|not plugged in", re.I), "standby"),
-    (re.compile(r"at rest|not pressed|released", re.I), "release button at rest"),
-    (re.compile(r"\bpressed\b", re.I), "release button pressed"),
-    (re.compile(r"retract", re.I), "retraction from full extension"),
+# the state a reading is taken in, by the words that name it; the condition keeps
+# the document's own words (up to four words of what is in that state before them)
+_CONDITIONS: list[tuple[re.Pattern[str], MeasureState]] = [
+    (re.compile(r"\bstandby\b|\bnot plugged in(?:to [\w ]+?)?(?=[,.;)]|$)", re.I), "standby"),
+    (re.compile(r"\bat rest\b|\bnot (?:being )?pressed\b|\breleased\b", re.I), "at rest"),
+    (re.compile(r"\bpressed\b", re.I), "actuated"),
+    (re.compile(r"\bretract\w*", re.I), "moving"),
 ]
+_SUBJECT = re.compile(r"((?:[\w-]+\s+){0,4})$")
+_BE = re.compile(r"\b(?:is|are|was|were|be|being|when|while|if|the|with)\b\s*", re.I)
 _KEEP_QUANTITIES = {"voltage", "resistance", "torque", "duration", "signal"}
 
 
@@ -58,19 +62,29 @@ class _Builder:
     line_end: int
     low: float | None = None
     high: float | None = None
+    state: MeasureState = ""
     implications: list[Implication] = field(default_factory=list)
 
 
-def _condition(text: str, quantity: str) -> str:
-    for pat, name in _CONDITIONS:
-        if pat.search(text):
-            if name.startswith("retraction") and quantity != "duration":
-                continue
-            return name
+def _condition(text: str, quantity: str) -> tuple[str, MeasureState]:
+    """The condition a reading is taken in, in the document's words, and its state:
+    "when cable release button is at rest" -> ("cable release button at rest",
+    "at rest")."""
+    plain = re.sub(r"[*`]", "", text)
+    for pat, state in _CONDITIONS:
+        m = pat.search(plain)
+        if m is None or (state == "moving" and quantity != "duration"):
+            continue
+        if state == "moving":
+            words = plain.split()
+            return " ".join(words[:8]).rstrip(",.:;"), state
+        lead = _SUBJECT.search(re.split(r"[,.;:()]", plain[: m.start()])[-1])
+        subject = _BE.sub("", lead.group(1) if lead else "").strip()
+        return " ".join(f"{subject} {m.group(0)}".split()), state
     if quantity in ("duration", "torque", "signal"):
-        words = re.sub(r"[*`]", "", text).split()
-        return " ".join(words[:8]).rstrip(",.:;")
-    return ""
+        words = plain.split()
+        return " ".join(words[:8]).rstrip(",.:;"), ""
+    return "", ""
 
 
 def _value(m: re.Match[str]) -> tuple[str, str, float, float | None, bool] | None:
@@ -169,14 +183,16 @@ def run(state: IngestState) -> None:
                 target.line_end = max(target.line_end, s.line_end)
                 continue
             if imps and parsed is not None:
+                words, measured_in = _condition(s.text, parsed[1])
                 b = _Builder(
                     parsed[1],
                     pts_here,
                     parsed[0],
-                    _condition(s.text, parsed[1]),
+                    words,
                     s.text,
                     s.line_start,
                     s.line_end,
+                    state=measured_in,
                 )
                 b.implications.extend(imps)
                 builders[(scope, parsed[1], b.condition, pts_here, s.text)] = b
@@ -197,7 +213,7 @@ def run(state: IngestState) -> None:
                     points = last_points.get(scope, ()) if _THESE.search(s.text) else ()
                     if not points:
                         continue
-                condition = _condition(clause, quantity)
+                condition, measured_in = _condition(clause, quantity)
                 key = (scope, quantity, condition, points, "")
                 if quantity in ("duration", "torque", "signal"):
                     key = (scope, quantity, condition, points, clause)
@@ -210,7 +226,14 @@ def run(state: IngestState) -> None:
                     )
                 if bld is None:
                     bld = _Builder(
-                        quantity, points, unit, condition, s.text, s.line_start, s.line_end
+                        quantity,
+                        points,
+                        unit,
+                        condition,
+                        s.text,
+                        s.line_start,
+                        s.line_end,
+                        state=measured_in,
                     )
                     builders[key] = bld
                 else:
@@ -238,6 +261,7 @@ def run(state: IngestState) -> None:
                 text=b.text,
                 implications=tuple(b.implications),
                 source=state.source(b.line_start, b.line_end),
+                state=b.state,
             ),
         )
     _stated(state, len(builders))
