@@ -3,12 +3,15 @@ sense: fault asserted or normal behaviour), context events, port and generation.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from engine.outcomes import ActionReport, Vocabulary, reports
 from engine.readings import Reading, parse_readings
+from kb.schema import SerialFormat
 from kb.text import Clause, Lexicon, clauses, stem
 
 STATION_CODE = re.compile(r"\b[A-Z][A-Z0-9]{1,5}-ERR-[A-Z0-9]+(?:-[A-Z0-9]+)*\b", re.I)
@@ -50,7 +53,25 @@ _ELAPSED_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 # at most four digits: "port 99999..." is no port number (and int() refuses > 4300 digits)
 _PORT = re.compile(r"\bport\s*#?\s*(\d{1,4})\b|\b(left|right)\s+port\b", re.I)
 _GEN = re.compile(r"\bgen(?:eration)?\s*([12])\b", re.I)
-_SERIAL = re.compile(r"\b(CT4[A-Z0-9]*-(\d)[A-Z0-9]{4,})\b", re.I)
+
+
+@functools.lru_cache(maxsize=64)
+def serial_pattern(template: str, position: int) -> re.Pattern[str]:
+    """A serial of a manual's shape: its letters as written, any letter or digit for
+    an X, the generation digit captured.
+
+    >>> serial_pattern("WB-2XXXX", 3).search("S/N wb-21847 on the label").groups()
+    ('wb-21847', '2')
+    """
+    parts = []
+    for i, ch in enumerate(template):
+        if i == position:
+            parts.append(r"(\d)")
+        elif ch in "Xx":
+            parts.append("[A-Z0-9]")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile(rf"\b({''.join(parts)}[A-Z0-9]*)\b", re.I)
 
 
 # what is left of "CP to GND 0V" once the reading is taken out
@@ -144,7 +165,11 @@ def _without_actions(text: str, actions: list[ActionReport], vocab: Vocabulary) 
 
 
 def observe(
-    text: str, lexicon: Lexicon, error: str | None = None, vocab: Vocabulary | None = None
+    text: str,
+    lexicon: Lexicon,
+    error: str | None = None,
+    vocab: Vocabulary | None = None,
+    serials: Sequence[SerialFormat] = (),
 ) -> Observation:
     """Turn free text (plus an optional error code) into an Observation."""
     codes: list[ErrorCodeObs] = []
@@ -167,10 +192,12 @@ def observe(
         port = int(pm.group(1)) if pm.group(1) else (1 if pm.group(2).lower() == "left" else 2)
     gen = None
     serial = ""
-    sm = _SERIAL.search(text)
-    if sm:
-        serial = sm.group(1).upper()
-        gen = int(sm.group(2)) if sm.group(2) in ("1", "2") else None
+    for sf in serials:
+        sm = serial_pattern(sf.template, sf.position).search(text)
+        if sm:
+            serial = sm.group(1).upper()
+            gen = int(sm.group(2))
+            break
     gm = _GEN.search(text)
     if gm:
         gen = int(gm.group(1))

@@ -291,6 +291,20 @@ class StepCost:
     defined_at: Source
 
 
+@dataclass(frozen=True)
+class SerialFormat:
+    """A serial-number shape a manual dates a hardware generation by ("Gen 2, serial
+    numbers > WB-2XXXX"): ``template`` as written, X standing for any letter or
+    digit; the character at ``position`` is the generation digit."""
+
+    id: str
+    manual: str
+    template: str
+    generation: int
+    position: int
+    source: Source
+
+
 RECORD_TYPES: dict[str, type[Any]] = {
     "manuals": Manual,
     "error_codes": ErrorCode,
@@ -302,6 +316,7 @@ RECORD_TYPES: dict[str, type[Any]] = {
     "tools": Tool,
     "parts": Part,
     "safety": SafetyRule,
+    "serials": SerialFormat,
 }
 
 
@@ -317,6 +332,7 @@ class KnowledgeBase:
     tools: tuple[Tool, ...] = ()
     parts: tuple[Part, ...] = ()
     safety: tuple[SafetyRule, ...] = ()
+    serials: tuple[SerialFormat, ...] = ()
     lexicon: tuple[LexiconEntry, ...] = ()
     context_rules: tuple[ContextRule, ...] = ()
     step_costs: tuple[StepCost, ...] = ()

@@ -19,6 +19,7 @@ MODULES = [
     "engine.score",
     "engine.facts",
     "engine.outcomes",
+    "engine.observe",
     "kb.text",
 ]
 

@@ -4,6 +4,7 @@ no-evidence answer, and denial turning into evidence against a cause."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import yaml
 
 from engine.diagnose import Diagnoser
 from engine.observe import observe
+from ingest.pipeline import compile_paths
 from kb.schema import KnowledgeBase
 from kb.text import Lexicon, clauses
 from tests.conftest import FIXTURES
@@ -133,3 +135,22 @@ def test_ocpp_error_code_means_station_code(diagnoser: Diagnoser) -> None:
     d = diagnoser.diagnose("", error="WeakSignal")
     assert d.causes and all("lte-module" in rc.cause.id for rc in d.causes)
     assert d.partition == "ChargePoint CT4000"
+
+
+def test_a_serial_is_read_by_the_shape_its_manual_gives(tmp_path: Path) -> None:
+    """ "Generation 3 units have serial numbers from WB-3XXX": a report's serial of
+    that shape dates the unit; a serial of another vendor's shape does not."""
+    (tmp_path / "wallbox.md").write_text(
+        "# Wallbox service\n\n## Hardware\n\n"
+        "Generation 3 units have serial numbers from WB-3XXX and a larger display.\n\n"
+        "## Troubleshooting\n\n| Symptom | Cause |\n|---|---|\n"
+        "| Display dark | Display cable loose |\n",
+        encoding="utf-8",
+    )
+    kb = compile_paths([tmp_path])
+    assert [(s.template, s.generation) for s in kb.serials] == [("WB-3XXX", 3)]
+    d = Diagnoser(kb)
+    dated = d.diagnose("display dark, S/N wb-3127 on the label").observation
+    assert (dated.serial, dated.generation) == ("WB-3127", 3)
+    other = d.diagnose("display dark, serial CT4G-21847").observation
+    assert (other.serial, other.generation) == ("", None)
