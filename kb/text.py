@@ -313,7 +313,7 @@ FAULT_WORDS = frozenset(
 _WORD = re.compile(r"[a-z0-9]+(?:&[a-z0-9]+)*(?:'[a-z]+)?")
 _CLAUSE_SPLIT = re.compile(
     r"[;!?\u2014\u2013]|[,.:](?![0-9/])|\s-\s|\bbut\b|\bhowever\b|\balthough\b|\bthough\b|\bwhereas\b"
-    r"|\byet\b|\band\b|\bwhile\b|\bplus\b|\balso\b",
+    r"|\byet\b|\band\b|\bwhile\b|\bplus\b",
 )
 
 

@@ -58,6 +58,7 @@ MAIN_TEXT = {
     "tools": "name",
     "parts": "name",
     "safety": "work",
+    "serials": "template",
 }
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
