@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from engine.observe import Observation
 from engine.plan import Plan
-from engine.rules import Reason
+from engine.rules import Contrib, Reason
 from kb.schema import Cause
 
 
@@ -35,7 +37,34 @@ class RankedCause:
     cause: Cause
     confidence: float
     score: float  # posterior log-odds before normalisation
-    evidence: tuple[EvidenceItem, ...]
+    contribs: tuple[Contrib, ...] = field(default=(), compare=False, repr=False)
+
+    @functools.cached_property
+    def evidence(self) -> tuple[EvidenceItem, ...]:
+        """The contributions as the explanation shows them, strongest first (made
+        when first asked: most ranked causes are never shown)."""
+        return evidence_items(self.contribs)
+
+
+def evidence_items(contribs: Sequence[Contrib]) -> tuple[EvidenceItem, ...]:
+    return tuple(
+        sorted(
+            (
+                EvidenceItem(
+                    c.kind,
+                    c.observation,
+                    c.matched,
+                    round(c.logw, 3),
+                    c.path,
+                    c.line,
+                    c.reason,
+                    c.similarity,
+                )
+                for c in contribs
+            ),
+            key=lambda e: -abs(e.weight),  # stable: equal weights keep the report's order
+        )
+    )
 
 
 @dataclass(frozen=True)

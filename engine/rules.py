@@ -25,8 +25,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from experta import MATCH, Fact, KnowledgeEngine, Rule
 
@@ -90,8 +89,7 @@ Reason = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class Contrib:
+class Contrib(NamedTuple):
     """One piece of evidence for (``logw`` > 0) or against a cause. ``slot`` names
     what in the observation produced it (a clause, a reading, a code, a reported
     action): scoring keeps the strongest contribution per cause and slot, so one

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from engine.observe import Observation
 from engine.partition import Partition
-from engine.records import Diagnosis, EvidenceItem, RankedCause
+from engine.records import Diagnosis, RankedCause
 from engine.rules import Contrib
 from engine.shown import MAX_CAUSES, MIN_CONFIDENCE
 
@@ -53,31 +53,10 @@ def _slot_order(slot: str) -> tuple[str, int, str]:
     return (kind, int(n), "") if n.isdigit() else (kind, -1, n)
 
 
-def evidence_items(contribs: Sequence[Contrib]) -> tuple[EvidenceItem, ...]:
-    return tuple(
-        sorted(
-            (
-                EvidenceItem(
-                    c.kind,
-                    c.observation,
-                    c.matched,
-                    round(c.logw, 3),
-                    c.path,
-                    c.line,
-                    c.reason,
-                    c.similarity,
-                )
-                for c in contribs
-            ),
-            key=lambda e: -abs(e.weight),  # stable: equal weights keep the report's order
-        )
-    )
-
-
 def ranked_cause(
     part: Partition, cid: str, score: float, log_z: float, contribs: Sequence[Contrib]
 ) -> RankedCause:
-    return RankedCause(part.causes[cid], math.exp(score - log_z), score, evidence_items(contribs))
+    return RankedCause(part.causes[cid], math.exp(score - log_z), score, tuple(contribs))
 
 
 def log_normaliser(part: Partition, scores: Mapping[str, float]) -> float:
@@ -145,12 +124,12 @@ def rank(obs: Observation, part: Partition, contribs: Iterable[Contrib]) -> Diag
     shown = tuple(
         rc
         for rc in ranked[:MAX_CAUSES]
-        if rc.confidence >= MIN_CONFIDENCE and (rc.evidence or not informative)
+        if rc.confidence >= MIN_CONFIDENCE and (rc.contribs or not informative)
     )
     if not shown and informative:
         # the evidence fits many causes (typically the same symptom on many models)
         # and none stands out: say so, and show the closest anyway
-        shown = tuple(rc for rc in ranked if rc.evidence)[:MAX_CAUSES]
+        shown = tuple(rc for rc in ranked if rc.contribs)[:MAX_CAUSES]
         fits = [c for c in per_cause if c in part.causes]
         models = {part.causes[c].equipment for c in fits}
         message = (
