@@ -148,37 +148,43 @@ class Matcher:
         self.common = frozenset(t for t, d in df.items() if d > max(COMMON_SHARE * n, COMMON_MIN))
         self.unknown_weight = 0.5 * (sum(self.idf.values()) / len(self.idf)) if self.idf else 1.0
         self.vocab = tuple(sorted(self.idf))
-        # inverted index: term -> (text's first observable, clause index)
+        # every KB clause numbered once (k): its text's first observable and clause
+        # index, and what matching needs of it, worked out here rather than per query
+        # and candidate: its terms, their weight, the components it must be about,
+        # the assemblies it (or its cause) is about, and the similarity it must reach
         self._firsts = firsts
-        # per KB clause, what matching needs of it, worked out once (not per query
-        # and candidate): its terms' weight, the components it must be about, the
-        # assemblies it (or its cause) is about, and the similarity it must reach
-        self._clause_weight: dict[tuple[int, int], float] = {}
-        self._needs: dict[tuple[int, int], frozenset[str]] = {}
-        self._theirs: dict[tuple[int, int], frozenset[str]] = {}
-        self._floor: dict[tuple[int, int], float] = {}
-        self._floor2: dict[tuple[int, int], float] = {}  # squared, for the bound
-        for i, o in enumerate(firsts):
-            for j, cl in enumerate(o.clauses):
-                self._clause_weight[(i, j)] = self.weight(cl.terms) or 1.0
-                self._needs[(i, j)] = cl.objects & lexicon.required
-                self._theirs[(i, j)] = self.assemblies(cl.objects) or self.text_context.get(
-                    o.text, frozenset()
-                )
-                self._floor[(i, j)] = STEP_SIMILARITY if o.kind == "step" else MIN_SIMILARITY
-                self._floor2[(i, j)] = self._floor[(i, j)] ** 2
-        self._repaired: dict[str, str] = {}
-        self.index: dict[str, list[tuple[int, int]]] = {}
+        self._at: list[tuple[int, int]] = []
+        self._terms: list[frozenset[str]] = []
+        self._clause_weight: list[float] = []
+        self._needs: list[frozenset[str]] = []
+        self._theirs: list[frozenset[str]] = []
+        self._floor: list[float] = []
+        self._floor2: list[float] = []  # squared, for the bound
+        self._key: list[str] = []  # the observable id results are kept under
+        self.index: dict[str, list[int]] = {}  # inverted index: term -> clauses
+        none: frozenset[str] = frozenset()
         for i, o in enumerate(firsts):
             # in a text that asserts something ("the handle is plugged in, but
             # charging does not initiate"), a clause that asserts nothing is context
             # (a narrative of several clauses; a short text keeps every clause)
             cued = any(cl.cued for cl in o.clauses) and len(o.clauses) >= NARRATIVE_CLAUSES
+            context_of = self.text_context.get(o.text, none)
+            floor = STEP_SIMILARITY if o.kind == "step" else MIN_SIMILARITY
             for j, cl in enumerate(o.clauses):
+                k = len(self._at)
+                self._at.append((i, j))
+                self._terms.append(cl.terms)
+                self._clause_weight.append(self.weight(cl.terms) or 1.0)
+                self._needs.append(cl.objects & lexicon.required or none)
+                self._theirs.append(self.assemblies(cl.objects) or context_of)
+                self._floor.append(floor)
+                self._floor2.append(floor * floor)
+                self._key.append(o.id)
                 if cued and not cl.cued:
                     continue
                 for t in cl.terms:
-                    self.index.setdefault(t, []).append((i, j))
+                    self.index.setdefault(t, []).append(k)
+        self._repaired: dict[str, str] = {}
 
     def _step_observables(
         self, kb: KnowledgeBase, wanted: set[str], links: Mapping[str, Any]
@@ -278,53 +284,53 @@ class Matcher:
             # term that is not common and one that is not a generic fault word. The
             # shared weight is summed along the postings of the rarer terms (the
             # common words' postings, the longest, are never walked)
-            shared_w: dict[tuple[int, int], float] = {}
-            specific: set[tuple[int, int]] = set()
+            shared_w: dict[int, float] = {}
+            specific: set[int] = set()
             for t in known - self.common:
                 w = self.idf[t]
                 postings = self.index.get(t, ())
-                for ij in postings:
-                    shared_w[ij] = shared_w.get(ij, 0.0) + w
+                for c in postings:
+                    shared_w[c] = shared_w.get(c, 0.0) + w
                 if t not in GENERIC_FAULT_STEMS:
                     specific.update(postings)
             common = known & self.common
             common_specific = common - GENERIC_FAULT_STEMS
             common_w = sum(self.idf[t] for t in common)
             w_obs = w_obs or 1.0
+            cw, floor2 = self._clause_weight, self._floor2
             # best first by an upper bound of the similarity (every common word
             # shared, no object mismatch): once the bound falls below the closest
             # texts already found, no later candidate can join them
-            bound: list[tuple[float, tuple[int, int]]] = []
-            for ij, w in shared_w.items():
+            bound: list[tuple[float, int]] = []
+            for c, w in shared_w.items():
                 w += common_w
-                ub = min(1.0, w / self._clause_weight[ij]) * (0.35 + 0.65 * min(1.0, w / w_obs))
-                if ub >= self._floor2[ij]:
-                    bound.append((-ub, ij))
+                ub = min(1.0, w / cw[c]) * (0.35 + 0.65 * min(1.0, w / w_obs))
+                if ub >= floor2[c]:
+                    bound.append((-ub, c))
             bound.sort()
             kth = 0.0
-            for n, (neg_ub, ij) in enumerate(bound):
+            for n, (neg_ub, c) in enumerate(bound):
                 if n % 32 == 31 and len(best) >= MAX_TEXTS_PER_CLAUSE:
                     kth = heapq.nlargest(MAX_TEXTS_PER_CLAUSE, (v[0] for v in best.values()))[-1]
                 if prune and math.sqrt(-neg_ub) < kth:
                     break
-                i, j = ij
-                kc_terms = self._firsts[i].clauses[j].terms
-                if ij not in specific and not (common_specific & kc_terms):
+                kc_terms = self._terms[c]
+                if c not in specific and not (common_specific & kc_terms):
                     continue
-                w_shared = shared_w[ij] + sum(self.idf[t] for t in common if t in kc_terms)
-                cov_kb = w_shared / self._clause_weight[ij]
+                w_shared = shared_w[c] + sum(self.idf[t] for t in common if t in kc_terms)
+                cov_kb = w_shared / cw[c]
                 cov_obs = w_shared / w_obs
                 sim = math.sqrt(cov_kb * (0.35 + 0.65 * cov_obs))
-                need = self._needs[ij]
+                need = self._needs[c]
                 if need and not (need & oc.objects):
                     sim *= OBJECT_MISMATCH  # about the other stations; the report is not
                 if about:
-                    theirs = self._theirs[ij]
+                    theirs = self._theirs[c]
                     if theirs and not (theirs & about):
                         sim *= OBJECT_MISMATCH
-                key = self._firsts[i].id
-                if sim >= self._floor[ij] and sim > best.get(key, (0.0, 0))[0]:
-                    best[key] = (sim, j)
+                key = self._key[c]
+                if sim >= self._floor[c] and sim > best.get(key, (0.0, 0))[0]:
+                    best[key] = (sim, self._at[c][1])
             kept = sorted(best.items(), key=lambda kv: -kv[1][0])
             if len(kept) > MAX_TEXTS_PER_CLAUSE:
                 # only the closest texts per clause: weak matches far down the list
