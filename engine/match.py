@@ -37,6 +37,9 @@ MIN_SIMILARITY = 0.34
 COMMON_SHARE = 0.12
 COMMON_MIN = 3  # in a small knowledge base no word is common
 TITLE_STRENGTH = 4.0
+# a report of what raises a code, shared by all the code's causes: weaker than the
+# code itself (a report of "offline" may have other reasons)
+CODE_CONDITION_STRENGTH = 2.0
 MAX_TEXTS_PER_CLAUSE = 40
 # a clause about one assembly meeting a text about another ("the antenna hangs
 # off the door" / "the cable hangs loose"): what little they share is coincidence
@@ -99,6 +102,7 @@ class Matcher:
                         e.source.line_start,
                     )
                 )
+        items += self._code_conditions(kb, wanted)
         for c in kb.causes:
             if c.id in wanted:
                 items.append(
@@ -185,6 +189,56 @@ class Matcher:
                 for t in cl.terms:
                     self.index.setdefault(t, []).append(k)
         self._repaired: dict[str, str] = {}
+
+    def _code_conditions(self, kb: KnowledgeBase, wanted: set[str]) -> list[Observable]:
+        """What raises an error code ("the station has been unable to communicate
+        for more than 10 minutes"), when the manual gives it for the code rather than
+        for one cause: a report of that state speaks for every cause of the code, as
+        the code itself would (a condition naming its cause is that cause's evidence
+        already)."""
+        of_code: dict[str, list[str]] = {}
+        codes_of: dict[str, tuple[str, ...]] = {}
+        title_terms: dict[str, frozenset[str]] = {}
+        for c in kb.causes:
+            if c.id in wanted:
+                codes_of[c.id] = c.error_codes
+                title_terms[c.id] = frozenset(
+                    t for cl in clauses(c.title, self.lexicon) for t in cl.terms
+                )
+                for code in c.error_codes:
+                    of_code.setdefault(code, []).append(c.id)
+        # the conditions the manual gives for one cause, per code of that cause
+        attributed: dict[str, list[str]] = {}
+        for e in kb.evidence:
+            if e.kind == "condition" and e.cause in codes_of:
+                for code in codes_of[e.cause]:
+                    attributed.setdefault(code, []).append(e.text)
+        out: list[Observable] = []
+        for ec in kb.error_codes:
+            causes = of_code.get(ec.code, [])
+            for n, text in enumerate(ec.conditions):
+                own = attributed.get(ec.code, ())
+                if not causes or any(a in text or text in a for a in own):
+                    continue  # "... (cable jammed or sensor failure)" is that cause's
+                cls = tuple(clauses(text, self.lexicon))
+                said = frozenset(t for cl in cls for t in cl.terms)
+                if any(len(said & title_terms[c]) * 2 >= len(title_terms[c]) > 0 for c in causes):
+                    continue  # "..., pointing at the cable gland seal": about one cause
+                for cid in causes:
+                    out.append(
+                        Observable(
+                            f"{cid}#code:{ec.id}:{n}",
+                            cid,
+                            "condition",
+                            text,
+                            CODE_CONDITION_STRENGTH,
+                            "for",
+                            cls,
+                            ec.source.path,
+                            ec.source.line_start,
+                        )
+                    )
+        return out
 
     def _step_observables(
         self, kb: KnowledgeBase, wanted: set[str], links: Mapping[str, Any]
