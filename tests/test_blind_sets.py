@@ -18,8 +18,16 @@ from tests.generality import TRUTH_DIR, evaluate
 
 BLIND = FIXTURES / "blind"
 # (top-1, top-3), a couple of cases below the figures of 2026-12-02
-SEED_FLOORS = {"seed-1.yaml": (0.70, 0.86), "seed-2.yaml": (0.80, 0.90)}
-CORPUS_FLOORS = {"corpus-1.yaml": (0.37, 0.47), "corpus-2.yaml": (0.48, 0.62)}
+SEED_FLOORS = {
+    "seed-1.yaml": (0.72, 0.87),
+    "seed-2.yaml": (0.83, 0.91),
+    "seed-3.yaml": (0.69, 0.84),
+}
+CORPUS_FLOORS = {
+    "corpus-1.yaml": (0.37, 0.47),
+    "corpus-2.yaml": (0.48, 0.62),
+    "corpus-3.yaml": (0.47, 0.64),
+}
 
 
 def _cases(path: Path) -> list[dict[str, Any]]:
