@@ -139,7 +139,23 @@ def _paragraph(state: IngestState, b: Block, context: bool) -> None:
     state.claim(b.line_start, b.line_end)
 
 
-def _code(state: IngestState, b: Block) -> None:
+def _shown_below(state: IngestState, prev: Block | None) -> Text | None:
+    """The condition of "if X, you will see the following warning:" in the paragraph
+    just before a code block: X is the cause of the messages the block shows."""
+    if prev is None or prev.kind != "paragraph":
+        return None
+    sentences = split_sentences(strip_markup(prev.text))
+    if not sentences or not sentences[-1].rstrip().endswith(":"):
+        return None
+    st = analyse(sentences[-1].rstrip().rstrip(":"), state.roles)  # not a label
+    if st.kind != "conditional" or state.roles.consequence(st.text) is None:
+        return None
+    if len(st.condition.split()) < 3 or re.match(r"(?:you|we|i)\b", st.condition, re.I):
+        return None
+    return Text(st.condition, prev.line_start, prev.line_end)
+
+
+def _code(state: IngestState, b: Block, because: Text | None = None) -> None:
     first = b.line_start + (1 if b.label == "fence" else 0)
     entries: list[FaultEntry] = []
     for n, line in enumerate(b.content.split("\n")):
@@ -154,6 +170,8 @@ def _code(state: IngestState, b: Block) -> None:
         if lg:
             message = lg.group("m").strip().rstrip(".").strip()
             entry = FaultEntry(Text(message, at, at), "message", codes=[message])
+            if because is not None:
+                entry.causes.append(because)
             rest = lg.group("rest").strip()
             if rest:
                 _definition(state, rest, at, at, entry)
@@ -218,7 +236,7 @@ def run(state: IngestState) -> None:
                 elif b.kind == "paragraph":
                     _paragraph(state, b, code_list)
                 elif b.kind == "code":
-                    _code(state, b)
+                    _code(state, b, _shown_below(state, prev))
             prev = b
 
 
