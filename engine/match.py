@@ -22,7 +22,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from kb.schema import KnowledgeBase
-from kb.text import Clause, Lexicon, clauses, stem
+from kb.text import Clause, Lexicon, clauses, stem, words
 
 # words that say only *that* something is wrong: a match on them alone is none
 GENERIC_FAULT_STEMS = frozenset(
@@ -290,6 +290,20 @@ class Matcher:
         asm = self.lexicon.assembly
         return frozenset(asm[o] for o in objects if o in asm and asm[o] != WHOLE)
 
+    def _states_denied(self, said: Clause, kb: Clause) -> bool:
+        """A neutral report clause that only names a thing and what the KB clause
+        denies of it ("cord retracts" against "won't retract"; not "retracter gave
+        up", which says more)."""
+        if not kb.denied:
+            return False
+        rest = said.terms - self._thing_stems
+        return bool(rest) and rest <= kb.denied
+
+    @functools.cached_property
+    def _thing_stems(self) -> frozenset[str]:
+        """Stems of the words that name components ("cable", "station", "wi fi")."""
+        return frozenset(stem(w) for o in self.lexicon.objects for w in words(o))
+
     @functools.cached_property
     def _object_stems(self) -> dict[str, str]:
         """stem -> component, for components named in one word (typos repaired)."""
@@ -396,6 +410,8 @@ class Matcher:
                 kc = o.clauses[j]
                 # a neutral report ("flipped the breaker") never denies anything
                 agrees = kc.fault == oc.fault or not oc.cued
+                if agrees and not oc.cued and kc.fault and self._states_denied(oc, kc):
+                    agrees = False  # "cord retracts" states what "won't retract" denies
                 if agrees and not kc.fault and o.kind == "step":
                     continue  # "retracts fine" and a step's "should retract smoothly"
                 results.append(MatchResult(o, k, oc.text, sim, agrees, j))

@@ -475,6 +475,8 @@ class Clause:
     # names none, those of the clause before it in the same sentence
     objects: frozenset[str] = frozenset()
     own_objects: bool = True  # False: the objects were carried over
+    # the terms a negation scopes ("won't retract": retract), NegEx style
+    denied: frozenset[str] = frozenset()
 
 
 def _contract(w: str) -> str:
@@ -549,7 +551,21 @@ def clause_of(text: str, lexicon: Lexicon | None) -> Clause:
     objects: frozenset[str] = frozenset()
     if lexicon is not None and lexicon.object_pattern is not None:
         objects = frozenset(m.group(0) for m in lexicon.object_pattern.finditer(norm))
-    return Clause(text.strip(), terms, fault, bool(negs), bool(faults or negs or normal), objects)
+    denied = frozenset(
+        stem(toks[j])
+        for n in negs
+        for j in range(n + 1, min(n + 4, len(toks)))
+        if toks[j] not in STOPWORDS and toks[j] not in NEGATIONS
+    )
+    return Clause(
+        text.strip(),
+        terms,
+        fault,
+        bool(negs),
+        bool(faults or negs or normal),
+        objects,
+        denied=denied & terms,
+    )
 
 
 _FAULT_STEMS = frozenset(stem(w) for w in FAULT_WORDS)
