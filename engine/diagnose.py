@@ -211,7 +211,9 @@ class Diagnoser:
         history: History,
         answers: Sequence[tuple[str, str]],
     ) -> Diagnosis:
-        obs = observe(text, self.lexicon, error, outcomes.default_vocabulary(), self.kb.serials)
+        obs = observe(
+            text, self.lexicon, error, outcomes.default_vocabulary(), self.kb.serial_formats
+        )
         obs = replace(obs, error_codes=self._with_aliases(obs.error_codes))
         codes = [c.code for c in obs.error_codes]
         part = self.partition(self.partition_key(model, codes))

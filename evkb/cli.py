@@ -45,13 +45,14 @@ def _kb_path(args: argparse.Namespace) -> Path:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from evkb import api
+    from ingest.pipeline import counted
 
     paths = args.paths or [Path("manuals")]
     kb = api.build(
         paths, _kb_path(args), progress=None if args.quiet else lambda m: print(m, file=sys.stderr)
     )
     counts = kb.summary()
-    print(f"wrote {_kb_path(args)}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    print(f"wrote {_kb_path(args)}: " + ", ".join(counted(n, k) for k, n in counts.items()))
     return 0
 
 

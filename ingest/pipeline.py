@@ -151,7 +151,19 @@ def summary(state: IngestState) -> str:
         (steps, "steps"),
         (len(state.get("measurements")), "readings"),
     ]
-    return ", ".join(f"{n} {what}" for n, what in parts if n) or "nothing structured"
+    return ", ".join(counted(n, what) for n, what in parts if n) or "nothing structured"
+
+
+def counted(n: int, plural: str) -> str:
+    """ "1 fault", "2 faults"; a mass noun keeps its form ("1 evidence", "1 safety").
+
+    >>> counted(1, "faults"), counted(3, "error_codes"), counted(1, "safety")
+    ('1 fault', '3 error codes', '1 safety')
+    """
+    words = plural.replace("_", " ")
+    if n == 1 and words.endswith("s") and not words.endswith("ss"):
+        words = words[:-1]
+    return f"{n} {words}"
 
 
 def compile_paths(

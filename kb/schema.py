@@ -316,7 +316,7 @@ RECORD_TYPES: dict[str, type[Any]] = {
     "tools": Tool,
     "parts": Part,
     "safety": SafetyRule,
-    "serials": SerialFormat,
+    "serial_formats": SerialFormat,
 }
 
 
@@ -332,7 +332,7 @@ class KnowledgeBase:
     tools: tuple[Tool, ...] = ()
     parts: tuple[Part, ...] = ()
     safety: tuple[SafetyRule, ...] = ()
-    serials: tuple[SerialFormat, ...] = ()
+    serial_formats: tuple[SerialFormat, ...] = ()
     lexicon: tuple[LexiconEntry, ...] = ()
     context_rules: tuple[ContextRule, ...] = ()
     step_costs: tuple[StepCost, ...] = ()

@@ -58,7 +58,7 @@ MAIN_TEXT = {
     "tools": "name",
     "parts": "name",
     "safety": "work",
-    "serials": "template",
+    "serial_formats": "template",
 }
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 

@@ -14,6 +14,7 @@ MODULES = [
     "ingest.statements",
     "ingest.values",
     "ingest.items",
+    "ingest.pipeline",
     "ingest.steps_kind",
     "engine.codes",
     "engine.score",

@@ -148,7 +148,7 @@ def test_a_serial_is_read_by_the_shape_its_manual_gives(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     kb = compile_paths([tmp_path])
-    assert [(s.template, s.generation) for s in kb.serials] == [("WB-3XXX", 3)]
+    assert [(s.template, s.generation) for s in kb.serial_formats] == [("WB-3XXX", 3)]
     d = Diagnoser(kb)
     dated = d.diagnose("display dark, S/N wb-3127 on the label").observation
     assert (dated.serial, dated.generation) == ("WB-3127", 3)

@@ -33,7 +33,7 @@ def run(state: IngestState) -> None:
                 if pos < 0:
                     continue
                 state.add(
-                    "serials",
+                    "serial_formats",
                     SerialFormat(
                         id=f"{state.manual_id}/serial/{slug(template)}",
                         manual=state.manual_id,
