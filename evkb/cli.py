@@ -752,8 +752,8 @@ def _add_kb(sub: Subparsers) -> None:
         help="print the whole knowledge base as JSON",
         description="Print the knowledge base as one JSON object with "
         "manuals, error_codes, symptoms, causes, evidence, measurements, "
-        "steps, tools, parts and safety; every record has an id and a "
-        "source {path, line_start, line_end}.",
+        "steps, tools, parts, safety and serial_formats; every record has an id "
+        "and a source {path, line_start, line_end}.",
     )
     _kb_arg(exp)
     exp.set_defaults(func=cmd_kb_export)
