@@ -209,6 +209,19 @@ def effect_text(condition: str) -> str:
     return t.strip(" ,.;:")
 
 
+_READER = re.compile(r"(?:you|we|i)\b", re.I)
+
+
+def readers_doing(text: str) -> bool:
+    """A clause whose subject is the reader ("you are planning to ...", "we use
+    ..."): their intent or doing, not a condition of the equipment.
+
+    >>> readers_doing("you want to charge faster"), readers_doing("the relay sticks")
+    (True, False)
+    """
+    return bool(_READER.match(text))
+
+
 def analyse(sentence: str, roles: Roles) -> Statement:
     """What the sentence says (cached: every extractor asks about the same ones)."""
     return _analyse(sentence, roles)
@@ -283,13 +296,13 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
             return Statement("explained" if y else "cause", x, condition=y)
     if m := _INFLUENCE.match(plain):
         return Statement("cause", _clean(m.group("x")))
-    if (m := _LEADS.match(plain)) and not re.match(r"(?:you|we)\b", plain, re.I):
+    if (m := _LEADS.match(plain)) and not readers_doing(plain):
         x, y = _clean(m.group("x")), _clean(m.group("y"))
         if x and y and not _ANAPHORIC.search(x):
             return Statement("explained", x, condition=y)
     if m := _YOU_LIKELY.match(plain):
         return Statement("cause", _clean(m.group("x")))
-    if (m := _IF_TAIL.match(plain)) and not re.match(r"(?:you|we)\b", m.group("x"), re.I):
+    if (m := _IF_TAIL.match(plain)) and not readers_doing(m.group("x")):
         return Statement("conditional", _clean(m.group("y")), condition=_clean(m.group("x")))
     if m := _LIKELY.match(plain):
         x = _clean(m.group("x") or m.group("x2") or "")

@@ -15,7 +15,7 @@ from ingest.extract.fault_sections import _contexts
 from ingest.faults import FaultEntry, Text
 from ingest.identifiers import codes_in, shape_of, strip_markup
 from ingest.state import IngestState
-from ingest.statements import analyse, effect_text
+from ingest.statements import analyse, effect_text, readers_doing
 from kb.text import clause_of
 
 MIN_CAUSE_WORDS = 3
@@ -43,7 +43,7 @@ def _shown_when(state: IngestState, text: str, line: int, end: int) -> bool:
     if not m:
         return False
     head = m.group("y").strip(" ,:-")
-    if re.match(r"(?:you|we)\b", m.group("x"), re.I):
+    if readers_doing(m.group("x")):
         return False  # "if you are planning to ...": the reader's intent, not a condition
     shape = shape_of(head, state.roles)
     if shape not in ("led", "code", "message"):
@@ -65,7 +65,7 @@ def _consequence(state: IngestState, condition: str, then: str) -> bool:
     said = clause_of(condition, None)
     if not (said.fault and not said.negated):
         return False
-    if re.match(r"(?:you|we|i)\b", condition, re.I) and not state.roles.states_problem(then):
+    if readers_doing(condition) and not state.roles.states_problem(then):
         return False  # "if you are planning to ...": the reader's intent, unless it goes wrong
     if not (state.roles.states_problem(condition) or state.roles.is_fault_phrase(condition)):
         return False
@@ -83,7 +83,7 @@ def _led_consequence(state: IngestState, condition: str, then: str) -> str | Non
     rest = state.roles.consequence(then)
     if rest is None or len(condition.split()) < 3 or len(rest.split()) < 2:
         return None
-    if re.match(r"(?:you|we|i)\b", condition, re.I):
+    if readers_doing(condition):
         return None  # "if you want to ...": the reader's intent
     return _REASON_TAIL.sub("", rest).rstrip(" :.")
 

@@ -24,7 +24,7 @@ from ingest.faults import FaultEntry, Text
 from ingest.identifiers import MESSAGE, SNAKE, STATION, codes_in, is_code, shape_of, strip_markup
 from ingest.items import split_items
 from ingest.state import IngestState
-from ingest.statements import analyse, split_sentences
+from ingest.statements import analyse, readers_doing, split_sentences
 from ingest.tree import Block, Item
 
 MAX_TERM_WORDS = 8
@@ -150,7 +150,7 @@ def _shown_below(state: IngestState, prev: Block | None) -> Text | None:
     st = analyse(sentences[-1].rstrip().rstrip(":"), state.roles)  # not a label
     if st.kind != "conditional" or state.roles.consequence(st.text) is None:
         return None
-    if len(st.condition.split()) < 3 or re.match(r"(?:you|we|i)\b", st.condition, re.I):
+    if len(st.condition.split()) < 3 or readers_doing(st.condition):
         return None
     return Text(st.condition, prev.line_start, prev.line_end)
 
