@@ -29,6 +29,7 @@ from typing import Any, Literal, NamedTuple
 
 from experta import MATCH, Fact, KnowledgeEngine, Rule
 
+from engine.agenda import DepthStrategy
 from engine.match import Observable
 from engine.outcomes import ActionReport
 from kb.schema import Cause, ContextRule, Measurement
@@ -312,8 +313,20 @@ class Builder:
         self.add(Rule(ResolvedFact(text=MATCH.text)), action)
 
     def engine(self) -> KnowledgeEngine:
-        cls = type("PartitionEngine", (KnowledgeEngine,), dict(self.attrs))
+        attrs = {**self.attrs, "__strategy__": DepthStrategy}
+        cls = type("PartitionEngine", (_Engine,), attrs)
         return cls()
+
+
+class _Engine(KnowledgeEngine):  # type: ignore[misc]
+    """experta's engine, finding its deffacts once: ``reset`` looks them up among
+    all the engine's members (every rule) each time, and the rules never change."""
+
+    def get_deffacts(self) -> list[Any]:
+        found: list[Any] | None = self.__dict__.get("_deffacts")
+        if found is None:
+            found = self.__dict__["_deffacts"] = super().get_deffacts()
+        return found
 
 
 class Tables:

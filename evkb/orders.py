@@ -31,6 +31,7 @@ partial unique index, and station and counter updates are upserts.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -371,7 +372,10 @@ class Store:
         # and reused (a new connection costs the server a process and the client an
         # authentication round: ~10 ms, more than most transactions); 0 opens one per
         # transaction. A long-running service keeps some; short-lived users do not.
+        # SQLite: with keep_idle, each thread keeps its connection between
+        # transactions (opening one costs more than a short transaction).
         self.keep_idle = keep_idle
+        self._sqlite_kept = threading.local()
         self._pg_idle: list[Any] = []
         self._pg_lock = threading.Lock()
         self.dialect = "postgresql" if re.match(r"postgres(?:ql)?(\+\w+)?://", url) else "sqlite"
@@ -444,14 +448,42 @@ class Store:
             self._memory.execute("BEGIN")
             return _SqliteConn(self._memory, close=False)
         try:
-            raw = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            raw.execute("PRAGMA foreign_keys=ON")
+            raw = self._kept_sqlite()
+            if raw is None:
+                raw = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                raw.execute("PRAGMA foreign_keys=ON")
             # writers take the lock up front (no deadlock between two upgrading
             # readers); readers do not block each other or the writer (WAL)
             raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.OperationalError as e:
             raise Unavailable(f"{self.path}: cannot use the work-order database ({e})") from None
-        return _SqliteConn(raw)
+        return _SqliteConn(raw, keep=self._keep_sqlite if self.keep_idle else None)
+
+    def _kept_sqlite(self) -> sqlite3.Connection | None:
+        """This thread's kept connection, if it is still this process's connection
+        to the file now at ``path`` (a file moved or replaced gets a new one)."""
+        kept: tuple[int, int, sqlite3.Connection] | None = getattr(self._sqlite_kept, "c", None)
+        self._sqlite_kept.c = None
+        if kept is None:
+            return None
+        pid, ino, raw = kept
+        try:
+            same = pid == os.getpid() and os.stat(self.path).st_ino == ino
+        except OSError:
+            same = False
+        if same:
+            return raw
+        with suppress(Exception):
+            raw.close()
+        return None
+
+    def _keep_sqlite(self, raw: sqlite3.Connection) -> None:
+        try:
+            ino = os.stat(self.path).st_ino
+        except OSError:
+            raw.close()
+            return
+        self._sqlite_kept.c = (os.getpid(), ino, raw)
 
     def _pg_connection(self) -> _PgConn:
         """An idle connection that still answers, else a new one."""
@@ -1183,9 +1215,18 @@ def redact(url: str) -> str:
 
 
 class _SqliteConn:
-    def __init__(self, raw: sqlite3.Connection, close: bool = True) -> None:
+    """``keep``: where a sound connection goes after its transaction (else closed);
+    one that rolled back is closed."""
+
+    def __init__(
+        self,
+        raw: sqlite3.Connection,
+        close: bool = True,
+        keep: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
         self.raw = raw
         self._close = close
+        self._keep = keep
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self.raw.execute(sql, tuple(params))
@@ -1195,11 +1236,16 @@ class _SqliteConn:
             self.raw.execute("COMMIT")
 
     def rollback(self) -> None:
+        self._keep = None
         if self.raw.in_transaction:
             self.raw.execute("ROLLBACK")
 
     def close(self) -> None:
-        if self._close:
+        if not self._close:
+            return
+        if self._keep is not None and not self.raw.in_transaction:
+            self._keep(self.raw)
+        else:
             self.raw.close()
 
 

@@ -16,6 +16,7 @@ MODULES = [
     "ingest.items",
     "ingest.pipeline",
     "ingest.steps_kind",
+    "engine.agenda",
     "engine.codes",
     "engine.score",
     "engine.facts",
