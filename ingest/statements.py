@@ -222,9 +222,139 @@ def readers_doing(text: str) -> bool:
     return bool(_READER.match(text))
 
 
+# English words that carry no subject of their own: a cause, an effect or a
+# condition made only of them is a piece of a sentence ("same", "so", "The")
+_FUNCTION = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "they",
+        "them",
+        "there",
+        "here",
+        "which",
+        "what",
+        "who",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "as",
+        "into",
+        "onto",
+        "about",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "so",
+        "if",
+        "then",
+        "than",
+        "also",
+        "too",
+        "not",
+        "no",
+        "yes",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "same",
+        "such",
+        "other",
+        "possible",
+        "necessary",
+        "needed",
+        "applicable",
+        "above",
+        "below",
+    ]
+)
+# a last word that leaves the clause unfinished ("The meaning of X is")
+_DANGLING = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "as",
+        "and",
+        "or",
+        "but",
+        "than",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "that",
+        "which",
+    ]
+)
+_WORD = re.compile(r"[^\W_][\w'.+-]*")
+
+
+def fragment(text: str) -> bool:
+    """A piece of a sentence, not something that can be the cause, effect or
+    condition of a fault: no word of its own, cut off after a word that needs more,
+    or the tail of a noun phrase ("of the levels").
+
+    >>> fragment("same"), fragment("The"), fragment("of the ConnectionLevels is")
+    (True, True, True)
+    >>> fragment("SIM card not seated"), fragment("Relay welded")
+    (False, False)
+    """
+    words = [w.lower() for w in _WORD.findall(text)]
+    if not words or words[0] == "of" or words[-1] in _DANGLING:
+        return True
+    return all(w in _FUNCTION for w in words)
+
+
 def analyse(sentence: str, roles: Roles) -> Statement:
-    """What the sentence says (cached: every extractor asks about the same ones)."""
-    return _analyse(sentence, roles)
+    """What the sentence says (cached: every extractor asks about the same ones).
+    A statement whose cause, effect or condition is only a fragment of the
+    sentence ("The meaning of X is", "If so, ...") says nothing causal."""
+    st = _analyse(sentence, roles)
+    if st.kind in ("cause", "explained", "symptom") and fragment(st.text):
+        return Statement("description", _clean(sentence))
+    if st.kind in ("explained", "conditional") and st.condition and fragment(st.condition):
+        if st.kind == "explained":
+            return Statement("cause", st.text)
+        # "If so, ...": the condition is an earlier sentence's, so nothing here
+        # says what causes what
+        return Statement("description", _clean(sentence))
+    return st
 
 
 @functools.lru_cache(maxsize=65536)

@@ -75,6 +75,8 @@ def test_shape_is_read(
         ]
         for a in f.get("actions", []):
             assert any(norm(a) in t for t in acts), f"{f['identifier']}: no action {a!r} in {acts}"
+        for c in f.get("not_causes", []):
+            assert norm(c) not in titles, f"{f['identifier']}: {c!r} is not a cause: {titles}"
     for m in case.get("measurements", []):
         hits = [
             x
