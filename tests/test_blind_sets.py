@@ -22,11 +22,13 @@ SEED_FLOORS = {
     "seed-1.yaml": (0.72, 0.87),
     "seed-2.yaml": (0.83, 0.91),
     "seed-3.yaml": (0.69, 0.84),
+    "seed-4.yaml": (0.42, 0.53),
 }
 CORPUS_FLOORS = {
     "corpus-1.yaml": (0.37, 0.47),
     "corpus-2.yaml": (0.48, 0.62),
     "corpus-3.yaml": (0.47, 0.64),
+    "corpus-4.yaml": (0.44, 0.58),
 }
 
 

@@ -44,7 +44,12 @@ def service(request: Request) -> Service:
     return svc
 
 
-Svc = Annotated[Service, Depends(service)]
+async def _service_dependency(request: Request) -> Service:
+    # async: it does no I/O, and a sync dependency costs a thread hop per request
+    return service(request)
+
+
+Svc = Annotated[Service, Depends(_service_dependency)]
 
 
 async def current(request: Request) -> Principal:
