@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from engine import outcomes, rules
 from engine.match import Matcher
 from engine.plan import CauseSteps
+from engine.records import order_key
 from kb.schema import Cause, KnowledgeBase
 from kb.text import Lexicon, clauses, terms
 
@@ -43,6 +44,7 @@ class Partition:
         self.log_prior = {c.id: math.log(c.prior / total) for c in causes}
         self.max_log_prior = max(self.log_prior.values(), default=0.0)
         self.by_prior = sorted(self.log_prior, key=lambda cid: (-self.log_prior[cid], cid))
+        self.order_keys = {c.id: order_key(c) for c in causes}
 
     def quantity_at(self, points: tuple[str, ...]) -> str | None:
         """What the manuals measure between these test points, when that is one

@@ -260,6 +260,11 @@ class Planner:
         self.graph = step_graph(kb)
         self.links = cause_steps(kb, lexicon)
         self.steps = {s.id: s for s in kb.steps}
+        # each manual's verification and restore steps, in manual order
+        self.closing: dict[str, list[Step]] = {}
+        for s in kb.steps:
+            if s.kind in ("verification", "restore"):
+                self.closing.setdefault(s.manual, []).append(s)
         self.parts = {p.id: p for p in kb.parts}
         self.tools = {t.id: t for t in kb.tools}
         self.titles = {c.id: c.title for c in kb.causes}
@@ -325,8 +330,8 @@ class Planner:
         # restore where a lockout was applied, verification of every manual worked from
         manuals = {self.steps[s].manual for s in needed}
         locked = {self.steps[s].manual for s in needed if self.steps[s].kind == "lockout"}
-        for s in self.kb.steps:
-            if s.kind == "verification" and s.manual in manuals and needed:
+        for s in (s for m in sorted(manuals) for s in self.closing.get(m, ())):
+            if s.kind == "verification" and needed:
                 needed.add(s.id)
                 chosen[s.id] = ("verification", set())
             elif s.kind == "restore" and s.manual in locked:

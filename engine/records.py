@@ -12,6 +12,12 @@ from engine.rules import Contrib, Reason
 from kb.schema import Cause
 
 
+def order_key(c: Cause) -> tuple[str, int, str]:
+    """Equally likely causes in the order their manual lists them (a
+    troubleshooting list starts with what to suspect first), then by id."""
+    return (c.source.path, c.source.line_start, c.id)
+
+
 @dataclass(frozen=True)
 class EvidenceItem:
     """One contribution to a cause's score, as the explanation shows it."""

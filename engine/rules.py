@@ -178,9 +178,10 @@ class Builder:
             text: str,
             matches: tuple[tuple[str, float, bool], ...],
         ) -> None:
+            slot = f"clause:{obs}"
             for evidence, sim, agrees in matches:
                 for o in table.get(evidence, ()):
-                    _observed(self, o, obs, sim, agrees, text)
+                    _observed(self, o, obs, slot, sim, agrees, text)
 
         self.add(Rule(ClauseFact(obs=MATCH.obs, text=MATCH.text, matches=MATCH.matches)), action)
 
@@ -348,9 +349,9 @@ class Tables:
             if c.prior_basis in ("temporary", "intermittent")
             or re.search(r"\btemporar|\bintermittent|\bresolves?\s+within", c.notes, re.I)
         ]
-        self.by_text: dict[str, list[Observable]] = {}
+        self.by_text: dict[str, list[Observed]] = {}
         for o in observables:
-            self.by_text.setdefault(o.text, []).append(o)
+            self.by_text.setdefault(o.text, []).append(Observed.of(o))
         self.by_quantity: dict[str, list[Measurement]] = {}
         for m in measurements:
             # torques in an observation are not diagnostic; durations only as elapsed time
@@ -375,27 +376,46 @@ class Tables:
         return out
 
 
+class Observed(NamedTuple):
+    """An observable with what every contribution of it repeats, worked out once."""
+
+    o: Observable
+    weight: float  # log-likelihood ratio at similarity 1, signed by polarity
+    kind_for: str
+    kind_against: str
+    reason_for: Reason
+
+    @classmethod
+    def of(cls, o: Observable) -> Observed:
+        sign = 1.0 if o.polarity == "for" else -1.0
+        # a manual's conditional conclusion is a cue; a report that says the
+        # opposite of a symptom ("retracts fine") is a normal finding
+        reason: Reason = "stated cue" if o.kind == "statement" else "symptom"
+        return cls(o, sign * math.log(o.strength), o.kind, f"{o.kind} (denied)", reason)
+
+
 def _observed(
-    engine: KnowledgeEngine, o: Observable, obs: int, sim: float, agrees: bool, text: str
+    engine: KnowledgeEngine,
+    ob: Observed,
+    obs: int,
+    slot: str,
+    sim: float,
+    agrees: bool,
+    text: str,
 ) -> None:
-    sign = 1.0 if o.polarity == "for" else -1.0
-    w = sign * math.log(o.strength) * sim * (1.0 if agrees else -AGAINST_DAMPING)
+    o = ob.o
     engine.contribs.append(
         Contrib(
             id=f"{o.id}@{obs}",
             cause=o.cause,
-            logw=w,
-            kind=o.kind if agrees else f"{o.kind} (denied)",
+            logw=ob.weight * sim * (1.0 if agrees else -AGAINST_DAMPING),
+            kind=ob.kind_for if agrees else ob.kind_against,
             observation=text,
             matched=o.text,
             path=o.path,
             line=o.line,
-            # a manual's conditional conclusion is a cue; a report that says the
-            # opposite of a symptom ("retracts fine") is a normal finding
-            reason=("stated cue" if o.kind == "statement" else "symptom")
-            if agrees
-            else "normal finding",
-            slot=f"clause:{obs}",
+            reason=ob.reason_for if agrees else "normal finding",
+            slot=slot,
             similarity=round(sim, 3),
         )
     )

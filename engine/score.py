@@ -11,12 +11,13 @@ sentence matching a cause's symptom row and its title is not counted twice.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
 from engine.observe import Observation
 from engine.partition import Partition
-from engine.records import Diagnosis, RankedCause
+from engine.records import Diagnosis, RankedCause, order_key
 from engine.rules import Contrib
 from engine.shown import MAX_CAUSES, MIN_CONFIDENCE
 
@@ -42,11 +43,15 @@ def strongest(contribs: Iterable[Contrib]) -> dict[str, list[Contrib]]:
         if have is None or (abs(c.logw), c.id) > (abs(have.logw), have.id):
             best[key] = c
     per_cause: dict[str, list[Contrib]] = {}
-    for (cause, _slot), c in sorted(best.items(), key=lambda kv: (kv[0][0], _slot_order(kv[0][1]))):
+    for (cause, _slot), c in best.items():
         per_cause.setdefault(cause, []).append(c)
-    return per_cause
+    for cs in per_cause.values():
+        if len(cs) > 1:  # in the order of the report
+            cs.sort(key=lambda c: _slot_order(c.slot or c.id))
+    return dict(sorted(per_cause.items()))
 
 
+@functools.lru_cache(maxsize=4096)
 def _slot_order(slot: str) -> tuple[str, int, str]:
     """Slots in the order of the report: "clause:2" before "clause:10"."""
     kind, _, n = slot.partition(":")
@@ -70,10 +75,10 @@ def log_normaliser(part: Partition, scores: Mapping[str, float]) -> float:
     return top + math.log(z + rest * math.exp(-top))
 
 
-def order(rc: RankedCause) -> tuple[float, str, int, str]:
+def order(rc: RankedCause) -> tuple[float, tuple[str, int, str]]:
     """Best first; equally likely causes in the order their manual lists them (a
     troubleshooting list starts with what to suspect first), then by id."""
-    return (-rc.confidence, rc.cause.source.path, rc.cause.source.line_start, rc.cause.id)
+    return (-rc.confidence, order_key(rc.cause))
 
 
 def rank(obs: Observation, part: Partition, contribs: Iterable[Contrib]) -> Diagnosis:
@@ -92,13 +97,14 @@ def rank(obs: Observation, part: Partition, contribs: Iterable[Contrib]) -> Diag
             break
         if cid not in scores:
             prior_only.append((cid, part.log_prior[cid]))
-    ranked = sorted(
-        (
-            ranked_cause(part, cid, s, log_z, per_cause.get(cid, []))
-            for cid, s in [*scores.items(), *prior_only]
-        ),
-        key=order,
-    )
+    # sorted as ``order`` sorts, on keys the partition knows (no record built first)
+    listed = [(cid, s, math.exp(s - log_z)) for cid, s in [*scores.items(), *prior_only]]
+    keys = part.order_keys
+    listed.sort(key=lambda x: (-x[2], keys[x[0]]))
+    causes = part.causes
+    ranked = [
+        RankedCause(causes[cid], conf, s, tuple(per_cause.get(cid, ()))) for cid, s, conf in listed
+    ]
     message = ""
     suggestions: tuple[str, ...] = ()
     if not per_cause:

@@ -34,7 +34,7 @@ def health(svc: Svc) -> dict[str, Any]:
     return {"status": "ok", **svc.kb.summary(), "db": svc.store.dialect}
 
 
-@diagnosis_router.post("/api/diagnose")
+@diagnosis_router.post("/api/diagnose", response_model=None)
 def diagnose(body: DiagnoseIn, svc: Svc, _who: Diagnoser) -> dict[str, Any]:
     """Ranked causes, minimal procedure, parts, tools and next questions: exactly
     the JSON of `evkb diagnose --json`, with the repair history of closed work
