@@ -307,6 +307,19 @@ FAULT_WORDS = frozenset(
         "issue",
         "issues",
         "trouble",
+        # abnormal states named by one word ("no overheating" is a normal finding)
+        "overheating",
+        "overheat",
+        "overheats",
+        "overheated",
+        "tripped",
+        "trips",
+        "tripping",
+        "shorted",
+        "welded",
+        "leaking",
+        "leakage",
+        "blown",
     ]
 )
 
