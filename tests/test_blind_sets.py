@@ -23,12 +23,14 @@ SEED_FLOORS = {
     "seed-2.yaml": (0.83, 0.91),
     "seed-3.yaml": (0.69, 0.84),
     "seed-4.yaml": (0.42, 0.53),
+    "seed-5.yaml": (0.37, 0.51),
 }
 CORPUS_FLOORS = {
     "corpus-1.yaml": (0.37, 0.47),
     "corpus-2.yaml": (0.48, 0.62),
     "corpus-3.yaml": (0.47, 0.64),
     "corpus-4.yaml": (0.44, 0.58),
+    "corpus-5.yaml": (0.38, 0.55),
 }
 
 
