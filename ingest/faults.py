@@ -23,6 +23,7 @@ the outline.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 
@@ -184,8 +185,12 @@ def _cause(
     if title[:1].islower():
         title = tidy(title)  # prose: "the button gets stuck" -> "Button gets stuck"
     key = _norm(title)
+    # the same cause in another word order ("A burned relay board fuse", "Relay board
+    # fuse burned"): the same words name one cause (the words as written, not their
+    # synonyms: "misaligned" and "bent" are two faults)
+    said = _words(title)
     for existing in state.get("causes"):
-        if _norm(existing.title) == key:
+        if _norm(existing.title) == key or (len(said) >= 2 and _words(existing.title) == said):
             cause: Cause = existing
             break
     else:
@@ -204,6 +209,11 @@ def _cause(
         have = state.cause_codes.setdefault(cause.id, [])
         have.extend(c for c in codes if c not in have)
     return cause
+
+
+@functools.lru_cache(maxsize=65536)
+def _words(title: str) -> frozenset[str]:
+    return terms(title, None)
 
 
 def _evidence(
