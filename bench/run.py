@@ -447,6 +447,10 @@ def run_benchmark(cfg: Config, progress: Callable[[str], None] = log) -> dict[st
         queries = max(10, cfg.queries // 4)
         args = diag(label, kb_path, root / "probes-text.json", queries, cfg.sample, 5)
         jobs.append((f"diagnose: {label}", args, store("sizes", str(n), "global")))
+        # what a service process holds: one load, one set of engines, the probes
+        args = ["service-memory", "--kb", str(kb_path), "--probes", str(root / "probes-text.json")]
+        args += ["--queries", str(cfg.sample)]
+        jobs.append((f"memory: {n} causes, one process", args, store("sizes", str(n), "serve")))
 
     def run_job(name: str, args: list[str]) -> dict[str, Any]:
         progress(name)

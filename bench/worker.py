@@ -301,6 +301,26 @@ def ingest(args: argparse.Namespace) -> None:
     emit("done", True)
 
 
+def service_memory(args: argparse.Namespace) -> None:
+    """What one service process holds: the knowledge base loaded once, its engines
+    built once, every probe answered (the ``diag`` job's peak also holds the
+    baseline index and the engines of its timed rebuilds)."""
+    import engine.diagnose  # noqa: F401
+    from evkb import api
+
+    gc.collect()
+    emit("rss_floor_mb", rss_mb())
+    kb = api.load(Path(args.kb))
+    gc.collect()
+    emit("rss_kb_mb", rss_mb())
+    probes: list[Probe] = json.loads(Path(args.probes).read_text())
+    for p in probes[: args.queries]:
+        api.diagnose(kb, p["text"], p["error"])
+    emit("queries", min(len(probes), args.queries))
+    emit("rss_peak_mb", rss_mb())
+    emit("done", True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.worker", description=__doc__)
     sub = ap.add_subparsers(dest="job", required=True)
@@ -319,11 +339,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     i.add_argument("--reps", type=int, default=5)
     i.add_argument("--min-reps", type=int, default=2)
     i.add_argument("--budget", type=float, default=30.0)
+    m = sub.add_parser("service-memory", help="peak RSS of one process serving the probes")
+    m.add_argument("--kb", required=True)
+    m.add_argument("--probes", required=True)
+    m.add_argument("--queries", type=int, default=60, help="probes answered (at most)")
     o = sub.add_parser("ingest-once", help="one cold ingest run and markdown-it (JSON line)")
     o.add_argument("--manuals", required=True)
     args = ap.parse_args(argv)
     if args.job == "diag":
         diag(args)
+    elif args.job == "service-memory":
+        service_memory(args)
     elif args.job == "ingest":
         ingest(args)
     else:

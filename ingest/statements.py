@@ -110,11 +110,10 @@ _IF = re.compile(
     re.I,
 )
 _IF_TAIL = re.compile(r"^(?P<y>[^,;:]{6,}?),?\s+(?:if|whenever|once)\s+(?P<x>[^,;:]{6,})$", re.I)
-# "This can lead to multiple restarts", "X results in Y", "X causes Y", "X triggers Y"
+# "This can lead to multiple restarts", "X results in Y"
 _LEADS = re.compile(
     r"^(?P<x>.{3,}?)\s+(?:(?:can|could|may|will|might)\s+(?:also\s+)?)?"
-    r"(?:(?:lead|leads|led|result|results|resulted)\s+(?:to|in)|causes?|caused|triggers?|triggered)"
-    r"\s+(?P<y>.{6,})$",
+    r"(?:lead|leads|led|result|results|resulted)\s+(?:to|in)\s+(?P<y>.{6,})$",
     re.I,
 )
 # "The cable cross-section can also have an influence", "X may play a role"

@@ -74,6 +74,9 @@ def test_run_reports_every_metric(results: dict[str, Any]) -> None:
         for key in (*STAGES, "kb_load_s"):
             assert _positive(job[key]), (name, key)
         assert job["accuracy"]["n"] >= 1 and job["baseline_accuracy"]["n"] >= 1
+    serve = size["serve"]
+    assert serve["status"] == "ok" and serve["queries"] >= 1
+    assert serve["rss_peak_mb"] >= serve["rss_kb_mb"] >= serve["rss_floor_mb"] > 0
 
     # the generated manuals ingest, and their symptoms diagnose to their causes
     kb = size["kb"]
@@ -98,7 +101,7 @@ def test_run_reports_every_metric(results: dict[str, Any]) -> None:
             assert _stats_ok(results["cli"][variant]), variant
 
     names = {t["target"] for t in results["targets"]}
-    assert len(names) == 10
+    assert len(names) == 11
     measured = [t for t in results["targets"] if t["measured"] is not None]
     assert all(_positive(t["measured"]) for t in measured)
 

@@ -14,13 +14,9 @@ from ingest import faults
 from ingest.extract.fault_sections import _contexts
 from ingest.faults import FaultEntry, Text
 from ingest.identifiers import codes_in, shape_of, strip_markup
-from ingest.link import find_cause
 from ingest.state import IngestState
 from ingest.statements import analyse, effect_text, readers_doing
 from kb.text import clause_of
-
-# how much of a prose cause phrase an existing cause title must cover to be it
-PROSE_MERGE = 0.8
 
 MIN_CAUSE_WORDS = 3
 
@@ -127,15 +123,11 @@ def run(state: IngestState) -> None:
         named = named or shape is not None or bool(codes) or state.roles.is_fault_phrase(effect)
         if not (named or contexts.get(s.section, False)):
             continue
-        # a cause the manual already names elsewhere ("A loose surge protector
-        # terminal causes ..." beside a table's "Surge protector terminal screw
-        # loose") is that cause, not a second one
-        known = find_cause(state, cause, threshold=PROSE_MERGE)
         entry = FaultEntry(
             Text(effect, s.line_start, s.line_end),
             shape or ("code" if codes else None),
             codes=[effect] if shape else codes,
-            causes=[Text(known.title if known else cause, s.line_start, s.line_end)],
+            causes=[Text(cause, s.line_start, s.line_end)],
         )
         faults.emit(state, entry)
         state.claim(s.line_start, s.line_end)
