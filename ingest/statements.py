@@ -222,105 +222,17 @@ def readers_doing(text: str) -> bool:
     return bool(_READER.match(text))
 
 
-# English words that carry no subject of their own: a cause, an effect or a
-# condition made only of them is a piece of a sentence ("same", "so", "The")
-_FUNCTION = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "this",
-        "that",
-        "these",
-        "those",
-        "it",
-        "its",
-        "they",
-        "them",
-        "there",
-        "here",
-        "which",
-        "what",
-        "who",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "from",
-        "with",
-        "as",
-        "into",
-        "onto",
-        "about",
-        "and",
-        "or",
-        "but",
-        "nor",
-        "so",
-        "if",
-        "then",
-        "than",
-        "also",
-        "too",
-        "not",
-        "no",
-        "yes",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "am",
-        "do",
-        "does",
-        "did",
-        "has",
-        "have",
-        "had",
-        "same",
-        "such",
-        "other",
-        "possible",
-        "necessary",
-        "needed",
-        "applicable",
-        "above",
-        "below",
-    ]
-)
 # a last word that leaves the clause unfinished ("The meaning of X is")
 _DANGLING = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "from",
-        "with",
-        "as",
-        "and",
-        "or",
-        "but",
-        "than",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "that",
-        "which",
-    ]
+    "a an the of to in on at by for from with as and or but than is are was were be "  # noqa: SIM905
+    "that which".split()
+)
+# English words that carry no subject of their own: a cause, an effect or a
+# condition made only of them is a piece of a sentence ("same", "so", "The")
+_FUNCTION = _DANGLING | frozenset(
+    "this these those it its they them there here what who into onto about nor so if "  # noqa: SIM905
+    "then also too not no yes been being am do does did has have had same such other "
+    "possible necessary needed applicable above below".split()
 )
 _WORD = re.compile(r"[^\W_][\w'.+-]*")
 
