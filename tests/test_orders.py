@@ -204,3 +204,34 @@ def test_bad_database_urls_are_clear_errors_and_create_nothing(
         Store.open(url.format(tmp=tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert (tmp_path / "not-a-db.sqlite3").read_bytes() == b"this is not a database" * 100
+
+
+def _order(s: Store, station: str) -> int:
+    return s.create(station=station, error="E1", observations="x", diagnosis={}).id
+
+
+def test_a_service_store_keeps_its_connection_but_never_past_a_failure_or_a_moved_file(
+    tmp_path: Path,
+) -> None:
+    """keep_idle: each thread reuses its SQLite connection between transactions, but
+    not after a transaction failed, and not once the file at the path is another
+    one (moved or replaced): writes then go to the file the path names."""
+    path = tmp_path / "orders.sqlite3"
+    s = Store.open(f"sqlite:///{path}", keep_idle=4)
+    first = _order(s, "A")
+    kept = s._sqlite_kept.c
+    assert kept is not None
+    _order(s, "B")
+    assert s._sqlite_kept.c is not None and s._sqlite_kept.c[2] is kept[2]  # reused
+    with pytest.raises(sqlite3.OperationalError), s.tx() as c:
+        c.execute("SELECT * FROM no_such_table")
+    assert s._sqlite_kept.c is None  # a failed transaction's connection is closed
+    assert s.get(first).station == "A"
+    # the file moves away and a new database takes its place
+    path.rename(tmp_path / "old.sqlite3")
+    fresh = Store.open(f"sqlite:///{path}")
+    fresh.close_idle()
+    oid = _order(s, "C")
+    assert Store.open(f"sqlite:///{path}").get(oid).station == "C"
+    old = Store.open(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    assert sorted(o.station for o in old.list()) == ["A", "B"]  # nothing written there
