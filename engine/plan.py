@@ -1,4 +1,4 @@
-"""Step graph and the minimal safe procedure (small pure functions over networkx).
+"""The minimal safe procedure over the step graph (kb/precedence.py).
 
 Edges are preconditions: the lockout step before every step that works inside
 the cabinet, every step before a restore step (which removes the lockout) and
@@ -21,75 +21,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import networkx as nx
-
 from engine.questions import Question, Report, ask, candidates
 from kb.curated import CURATED_DIR, load_yaml
-from kb.errors import KBError
-from kb.schema import Cause, KnowledgeBase, Part, Step, StepKind, Tool
+from kb.precedence import STAGES, Precedence, ancestors, closing, descendants, order, stage
+from kb.schema import Cause, KnowledgeBase, Part, Step, Tool
 from kb.text import Lexicon, containment, terms
-
-# The order of work by step kind: nobody is dispatched before the remote steps are
-# done, nothing is opened or mended before what can be seen or measured from
-# outside, the lockout comes right before the work it guards, restore and
-# verification last. A repair goes with the cabinet work: when the manual does not
-# say whether it needs the lockout, it is done under it rather than before it.
-# "automatic" steps (what the equipment does by itself) are waited for first.
-STAGES: dict[StepKind, int] = {
-    "automatic": 0,
-    "remote": 0,
-    "inspection": 1,
-    "measurement": 1,
-    "lockout": 2,
-    "cabinet": 3,
-    "repair": 3,
-    "restore": 4,
-    "verification": 5,
-}
-CLOSING: frozenset[StepKind] = frozenset({"restore", "verification"})
-
-
-def stage(step: Step) -> int:
-    """The stage of a step: its kind's, and a step that works under the lockout is
-    cabinet work whatever its kind."""
-    if step.requires_lockout and step.kind not in ("lockout", *CLOSING):
-        return max(STAGES[step.kind], STAGES["cabinet"])
-    return STAGES[step.kind]
-
-
-def closing(step: Step) -> bool:
-    """Restore and verification: done after the work, never a test or a fix."""
-    return step.kind in CLOSING
-
 
 LIKELY_MASS = 0.8  # causes kept until this much of the probability is covered
 MIN_LIKELY = 0.08
 MAX_LIKELY = 3
 FIX_THRESHOLD = 0.5
-
-
-def step_graph(kb: KnowledgeBase) -> nx.DiGraph[str]:
-    """DiGraph of all steps; edge u -> v means u must be done before v."""
-    g: nx.DiGraph[str] = nx.DiGraph()
-    by_manual: dict[str, list[Step]] = {}
-    for s in kb.steps:
-        g.add_node(s.id, step=s)
-        by_manual.setdefault(s.manual, []).append(s)
-    for s in kb.steps:
-        for r in s.requires:
-            if r not in g:
-                raise KBError(f"{s.source.cite()}: step {s.id} requires unknown step {r}")
-            g.add_edge(r, s.id)
-    for steps in by_manual.values():
-        # every step before the manual's restore steps, those before its verification
-        for v in steps:
-            if not closing(v):
-                continue
-            for s in steps:
-                if s.id != v.id and STAGES[s.kind] < STAGES[v.kind]:
-                    g.add_edge(s.id, v.id)
-    check_acyclic(g)
-    return g
 
 
 def visit_minutes(directory: Path | None = None) -> float:
@@ -106,15 +47,6 @@ def _visit(path: str, _mtime: float) -> float:
     if minutes < 0:
         raise root.node("visit").fail("expected minutes of zero or more")
     return minutes
-
-
-def check_acyclic(g: nx.DiGraph[str]) -> None:
-    try:
-        cycle = nx.find_cycle(g)
-    except nx.NetworkXNoCycle:
-        return
-    names = " -> ".join(str(u) for u, _v in cycle) + f" -> {cycle[0][0]}"
-    raise KBError(f"step precedence has a cycle: {names}")
 
 
 PART_FLOOR = 1e-3
@@ -257,7 +189,7 @@ class Planner:
         self.kb = kb
         self.lexicon = lexicon
         self.visit = visit_minutes() if visit is None else visit
-        self.graph = step_graph(kb)
+        self.graph = Precedence.of(kb)
         self.links = cause_steps(kb, lexicon)
         self.steps = {s.id: s for s in kb.steps}
         # each manual's verification and restore steps, in manual order
@@ -310,7 +242,7 @@ class Planner:
         on_site = {
             a
             for sid in chosen
-            for a in (sid, *nx.ancestors(self.graph, sid))
+            for a in (sid, *ancestors(self.graph, sid))
             if STAGES["remote"] < stage(self.steps[a]) < STAGES["restore"]
         }
         if on_site:
@@ -323,7 +255,7 @@ class Planner:
         # prerequisites and verification
         needed = set(chosen)
         for sid in list(chosen):
-            for anc in nx.ancestors(self.graph, sid):
+            for anc in ancestors(self.graph, sid):
                 if not closing(self.steps[anc]) and anc not in chosen:
                     needed.add(anc)
                     chosen[anc] = ("prerequisite", set())
@@ -337,7 +269,6 @@ class Planner:
             elif s.kind == "restore" and s.manual in locked:
                 needed.add(s.id)
                 chosen[s.id] = ("restore", set())
-        sub = self.graph.subgraph(needed)
 
         def efficiency(sid: str) -> float:
             _reason, causes = chosen[sid]
@@ -350,13 +281,17 @@ class Planner:
         for sid in needed:
             if chosen[sid][0] == "prerequisite":
                 eff[sid] = max(
-                    (eff[d] for d in nx.descendants(sub, sid) if chosen[d][0] != "prerequisite"),
+                    (
+                        eff[d]
+                        for d in descendants(self.graph, sid, needed)
+                        if chosen[d][0] != "prerequisite"
+                    ),
                     default=0.0,
                 )
-        order = ordered(sub, {sid: (stage(self.steps[sid]), -eff[sid]) for sid in needed})
+        rank = {sid: (stage(self.steps[sid]), -eff[sid]) for sid in needed}
         planned = tuple(
             PlannedStep(self.steps[s], chosen[s][0], tuple(sorted(chosen[s][1])), eff[s])
-            for s in order
+            for s in order(self.graph, needed, lambda s: (*rank[s], s))
         )
         minutes = sum(ps.step.minutes for ps in planned)
         expected = expected_minutes(planned, p)
@@ -424,18 +359,6 @@ class Planner:
                 )
             )
         return tuple(out)
-
-
-def ordered(g: nx.DiGraph[str], rank: Mapping[str, tuple[int, float]]) -> list[str]:
-    """The steps of ``g`` in an order its edges allow, the least ``rank`` (stage,
-    then minus efficiency) first whenever there is a choice; ties by id.
-
-    >>> g = nx.DiGraph([("loto", "sim")])
-    >>> g.add_nodes_from(["portal", "look"])
-    >>> ordered(g, {"loto": (2, -1.0), "sim": (3, -1.0), "portal": (0, 0.0), "look": (1, -0.5)})
-    ['portal', 'look', 'loto', 'sim']
-    """
-    return list(nx.lexicographical_topological_sort(g, key=lambda s: (*rank[s], s)))
 
 
 def expected_minutes(planned: Sequence[PlannedStep], p: dict[str, float]) -> float:

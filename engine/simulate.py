@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from engine.plan import STAGES, CauseSteps, Planner, closing
+from engine.plan import CauseSteps, Planner
+from kb.precedence import STAGES, closing
 from kb.schema import Cause, Step
 
 Outcome = Literal["fixed", "found", "no"]

@@ -33,6 +33,7 @@ from ingest.extract import (
 )
 from ingest.state import IngestState
 from kb.errors import KBError, ManualError
+from kb.precedence import step_graph
 from kb.schema import RECORD_TYPES, KnowledgeBase
 
 Rule = Callable[[IngestState], None]
@@ -209,6 +210,7 @@ def compile_paths(
                 warn(f"{shown}:{line}: warning: {message}")
     kb = KnowledgeBase(**{k: tuple(v) for k, v in buckets.items()})  # type: ignore[arg-type]
     kb = sidecar.apply(kb, sidecars, texts, cur.priors)
+    step_graph(kb)  # the steps' dependency graph: a cycle fails the compile
     return replace(kb, lexicon=cur.lexicon_entries)
 
 

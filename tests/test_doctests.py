@@ -1,5 +1,6 @@
 """The examples in the modules' docstrings hold (networkx-style doctests of the
-small pure functions: roles, identifiers, statements, values, items, codes)."""
+small pure functions: roles, identifiers, statements, values, items, codes, the
+step graph)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ MODULES = [
     "engine.outcomes",
     "engine.observe",
     "kb.text",
+    "kb.precedence",
 ]
 
 

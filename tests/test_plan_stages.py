@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from engine import simulate as sim
 from engine.diagnose import Diagnoser
-from engine.plan import stage
 from evkb import api
 from ingest.pipeline import compile_paths
+from kb.precedence import stage
 from kb.schema import KnowledgeBase, Step
 from tests.conftest import FIXTURES
 from tests.test_diagnosis_cases import DEV, load_cases

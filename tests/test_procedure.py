@@ -150,8 +150,8 @@ def test_next_question_separates_remaining_causes(
 def test_precedence_cycle_is_an_error_naming_the_steps(seed_kb: KnowledgeBase) -> None:
     from dataclasses import replace
 
-    from engine.plan import step_graph
     from kb.errors import KBError
+    from kb.precedence import Precedence, step_graph
 
     steps = {s.id: s for s in seed_kb.steps}
     lock = "chargepoint-ct4000-cable-retractor/step/4.4"
@@ -160,3 +160,6 @@ def test_precedence_cycle_is_an_error_naming_the_steps(seed_kb: KnowledgeBase) -
     kb = replace(seed_kb, steps=tuple(looped if s.id == lock else s for s in seed_kb.steps))
     with pytest.raises(KBError, match=r"cycle: .*4\.4.*4\.5|cycle: .*4\.5.*4\.4"):
         step_graph(kb)
+    # the engine's own graph refuses it too, naming the steps on the cycle
+    with pytest.raises(KBError, match=r"cycle among: .*4\.4.*4\.5"):
+        Precedence.of(kb)
