@@ -232,6 +232,11 @@ def score_doc(doc: TruthDoc, kb: KnowledgeBase) -> DocScore:
             )
             # a record at the truth's line wins over an equally similar one elsewhere
             key = sim + (0.5 if _at(tf.line, r.line_start, r.line_end) else 0.0)
+            # then the record that says the fault whole: "Red fast blinking" is not "Red"
+            key += 0.01 * min(
+                containment(content(tf.code), content(r.text)),
+                containment(content(r.text), content(tf.code)),
+            )
             if ok and (best is None or key > best[0]):
                 best = (key, i)
         faults.add(best is not None, f"{doc.name}:{tf.line} {tf.code}")
