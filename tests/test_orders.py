@@ -235,3 +235,51 @@ def test_a_service_store_keeps_its_connection_but_never_past_a_failure_or_a_move
     assert Store.open(f"sqlite:///{path}").get(oid).station == "C"
     old = Store.open(f"sqlite:///{tmp_path / 'old.sqlite3'}")
     assert sorted(o.station for o in old.list()) == ["A", "B"]  # nothing written there
+
+
+def _raw_sql(url: str, sql: str) -> None:
+    """Run one statement on the store's database directly, as a person with the
+    database password could, bypassing evkb."""
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as c:
+            c.execute(sql)
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as pc:
+        pc.execute(sql.encode())
+
+
+def test_the_database_itself_refuses_to_edit_history_or_a_closed_order(store_url: str) -> None:
+    """Events and the audit log are append-only and a closed order is immutable in
+    the database (triggers), on SQLite and PostgreSQL alike; an open order may still
+    change."""
+    s = Store.open(store_url)
+    kept = s.create(station="CT-1", port=1, equipment="", error="", observations="keep",
+                    diagnosis={})  # fmt: skip
+    s.close(kept.id, root_cause="c/spring")
+    s.audit("admin", "user added", "user:x")
+    other = s.create(station="CT-2", port=1, equipment="", error="", observations="open",
+                     diagnosis={})  # fmt: skip
+    for sql in [
+        "UPDATE workorder_events SET text = 'forged'",
+        "DELETE FROM workorder_events",
+        "UPDATE audit_log SET actor = 'nobody'",
+        "DELETE FROM audit_log",
+        f"UPDATE workorders SET observations = 'forged' WHERE id = {kept.id}",
+        f"UPDATE workorders SET repair_log = '{{}}' WHERE id = {kept.id}",
+        f"DELETE FROM workorders WHERE id = {kept.id}",
+    ]:
+        with pytest.raises(Exception) as refused:
+            _raw_sql(store_url, sql)
+        assert (
+            "sqlite3" in type(refused.value).__module__
+            or "psycopg" in type(refused.value).__module__
+        ), (sql, refused.value)
+    again = Store.open(store_url)
+    assert again.get(kept.id).to_json() == s.get(kept.id).to_json()
+    assert again.get(kept.id).observations == "keep"
+    assert [e.action for e in again.audit_log()] == ["user added"]
+    # an open order is not frozen
+    _raw_sql(store_url, f"UPDATE workorders SET assignee = 'dana' WHERE id = {other.id}")
+    assert Store.open(store_url).get(other.id).assignee == "dana"

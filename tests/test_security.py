@@ -296,6 +296,8 @@ def test_4_a_closed_order_cannot_be_rewritten_and_reopen_keeps_the_closed_versio
                   {"status": "assigned"}]:  # fmt: skip
         r = env.admin.patch(f"/api/workorders/{o['id']}", json=patch)
         assert r.status_code == 409, (patch, r.status_code)
+        # the message names this order's reopen call, not a path template
+        assert f"POST /api/workorders/{o['id']}/reopen" in r.json()["detail"], r.json()
     r = env.admin.patch(f"/api/workorders/{o['id']}", json={"status": "open"})
     assert r.status_code == 422 and "needs a reason" in r.json()["detail"]
     r = env.admin.post(f"/api/workorders/{o['id']}/reopen", json={"reason": ""})

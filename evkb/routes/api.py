@@ -168,7 +168,7 @@ def update_order(oid: OrderId, body: WorkOrderPatch, svc: Svc, who: Worker) -> d
         if body.status != "open" or body.assignee is not None or body.text is not None:
             raise Conflict(
                 f"work order {oid} is closed: its record cannot be changed; reopen it "
-                "with a reason first (POST /api/workorders/{oid}/reopen)"
+                f"with a reason first (POST /api/workorders/{oid}/reopen)"
             )
         may_work(who, o, Perm.reopen_orders)
         return full(svc, svc.store.reopen(oid, reason=body.reason or "", actor=who.actor))
