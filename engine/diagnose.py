@@ -225,7 +225,7 @@ class Diagnoser:
             return d
         conf = [(rc.cause.id, rc.confidence) for rc in d.all_causes]
         refs = (ref for ref, _v in answers)
-        report = told(obs, facts.matched, facts.replies, refs)
+        report = told(obs, facts.matched, facts.replies, refs, self.lexicon)
         plan = self.planner.plan(conf, text=text, generation=obs.generation, report=report)
         return replace(d, plan=plan)
 

@@ -79,6 +79,7 @@ class Report:
     texts: frozenset[str] = frozenset()  # KB texts the report already speaks to
     refs: frozenset[str] = frozenset()  # questions already answered (their refs)
     read: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (quantity, points) of readings
+    own: tuple[Clause, ...] = ()  # in their words only
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,21 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Aspect:
+    """One observable state of a component, by the word stems that describe it
+    (kb/curated/questions.yaml ``aspects``)."""
+
+    name: str
+    stems: frozenset[str]
+    any_object: bool = False  # the state of the session, whatever part is named
+
+
+@dataclass(frozen=True)
 class QuestionVocabulary:
     not_observable: re.Pattern[str] | None
     # quantities a person reads without test points (a phone's signal bars)
     read_without_points: frozenset[str] = frozenset()
+    aspects: tuple[Aspect, ...] = ()
 
 
 def _pattern(words: Iterable[str]) -> re.Pattern[str] | None:
@@ -123,7 +135,15 @@ def _cached(path: str, _mtime: float) -> QuestionVocabulary:
             raise item.fail("expected a word or phrase")
         words.append(item.value)
     direct = frozenset(q.lower() for q in root.strings("read_without_points", required=False))
-    return QuestionVocabulary(_pattern(words), direct)
+    aspects: list[Aspect] = []
+    for item in root.get("aspects", list, required=False) or ():
+        name = item.text("name").strip()
+        stems = terms(" ".join(item.strings("words")), None)
+        if not name or not stems:
+            raise item.fail("expected a name and the words that describe the state")
+        anywhere = item.get("any_object", bool, required=False)
+        aspects.append(Aspect(name, stems, bool(anywhere)))
+    return QuestionVocabulary(_pattern(words), direct, tuple(aspects))
 
 
 def load_vocabulary(directory: Path | None = None) -> QuestionVocabulary:
@@ -380,6 +400,7 @@ def told(
     matched: Iterable[MatchResult],
     replies: Iterable[tuple[Observable, bool]] = (),
     refs: Iterable[str] = (),
+    lexicon: Lexicon | None = None,
 ) -> Report:
     """What the report says: its own clauses; a KB text it agrees with on a fault
     clause, whole ("cable hangs loose" says "won't retract" too); the clause it
@@ -401,7 +422,9 @@ def told(
         stated.extend(o.clauses if yes else (_with_sense(c, not c.fault) for c in o.clauses))
     read = [(r.quantity, r.points) for r in obs.readings]
     read += [("", b.points) for b in bare_readings(obs.text, list(obs.readings))]
-    return Report(tuple(stated), frozenset(texts), frozenset(refs), tuple(read))
+    # its own clauses again, the normal findings about test points kept ("pins clean")
+    own = tuple(clauses(obs.text, lexicon)) if lexicon is not None else obs.clauses
+    return Report(tuple(stated), frozenset(texts), frozenset(refs), tuple(read), own)
 
 
 def _with_sense(c: Clause, fault: bool) -> Clause:
@@ -417,7 +440,9 @@ def _about(c: Clause, lexicon: Lexicon | None) -> frozenset[str]:
     return c.terms - names - GENERIC_FAULT_STEMS
 
 
-def answered_by(cand: Candidate, report: Report, lexicon: Lexicon | None) -> bool:
+def answered_by(
+    cand: Candidate, report: Report, lexicon: Lexicon | None, aspects: Sequence[Aspect] = ()
+) -> bool:
     """Whether the report already answers the question, either way: a stated clause
     about the same thing (most of a question clause's words, same components)."""
     if cand.ref in report.refs or cand.about in report.texts:
@@ -434,11 +459,40 @@ def answered_by(cand: Candidate, report: Report, lexicon: Lexicon | None) -> boo
         if not want:
             continue
         for sc in report.stated:
-            if qc.objects and sc.objects and not (qc.objects & sc.objects):
-                continue
-            if containment(want, _about(sc, lexicon)) >= SAME_THING:
+            if _same_part(qc, sc) and containment(want, _about(sc, lexicon)) >= SAME_THING:
                 return True
+        # the report describes the same state of the same part in its own words,
+        # whichever way ("hard to pull out" answers "hangs loose?", "retracts fine?")
+        for a in aspects:
+            if a.stems & qc.terms and any(
+                a.stems & sc.terms and (a.any_object or _same_part(qc, sc)) for sc in report.own
+            ):
+                return True
+        # "cord looks ok", "reel fine": nothing wrong with the part at all
+        if qc.fault and qc.objects and any(_all_well(sc, qc, lexicon) for sc in report.own):
+            return True
     return False
+
+
+def _all_well(said: Clause, question: Clause, lexicon: Lexicon | None) -> bool:
+    """A normal finding that names only the part, and the question's part."""
+    if said.fault or said.negated or not (said.objects & question.objects):
+        return False
+    return not (said.terms - terms(" ".join(said.objects), lexicon) - _REFLEXIVE)
+
+
+_REFLEXIVE = frozenset({"itself", "themselv"})  # "cord itself looks ok"
+
+
+def _same_part(a: Clause, b: Clause) -> bool:
+    """Whether two clauses may be about the same part: one names none, or only the
+    whole station ("pull it out of the unit"), or they name one in common."""
+    if not (a.objects - _WHOLE and b.objects - _WHOLE):
+        return True
+    return bool(a.objects & b.objects)
+
+
+_WHOLE = frozenset({"station"})
 
 
 # ------------------------------------------------------------------ asking
@@ -456,6 +510,7 @@ def ask(
     top = [(c, p) for c, p in belief[:TOP_CAUSES] if p >= MIN_CAUSE]
     if len(top) < 2:
         return ()
+    aspects = load_vocabulary().aspects
     mass = sum(p for _c, p in top)
     pc = {c: p / mass for c, p in top}
     norm = sorted(pc.items(), key=lambda cp: (-cp[1], cp[0]))
@@ -466,7 +521,7 @@ def ask(
             continue
         ps = sum(pc[c] for c in yes)
         value = ps * (1 - ps)
-        if value <= MIN_VALUE or answered_by(cand, report, lexicon):
+        if value <= MIN_VALUE or answered_by(cand, report, lexicon, aspects):
             continue
         scored.append(
             Question(
