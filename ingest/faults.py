@@ -86,6 +86,9 @@ class FaultEntry:
     conditions: list[Text] = field(default_factory=list)
     basis: str = "stated in prose"  # prior wording when a cause states none
     automatic: bool = False  # the actions are what the equipment does by itself
+    # what else is seen while the fault holds ("If commands stop arriving, charging
+    # ramps down"): evidence for its causes
+    seen: list[Text] = field(default_factory=list)
     # how strongly the identifier points at the causes (a likelihood ratio): a row of
     # a fault table names the fault outright; a narrative describes a situation
     strength: float = IDENTIFIER_STRENGTH
@@ -130,6 +133,9 @@ def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
     for cause in causes:
         if _norm(cause.title) != _norm(ident.text):
             _evidence(state, cause, ident, "symptom", entry.strength, slug(ident.text))
+        for seen in entry.seen:
+            if _norm(seen.text) not in (_norm(ident.text), _norm(cause.title)):
+                _evidence(state, cause, seen, "symptom", entry.strength, slug(seen.text))
         for m in entry.meaning:
             if _norm(m.text) != _norm(cause.title):
                 _evidence(state, cause, m, "note", MEANING_STRENGTH, "note")

@@ -167,6 +167,30 @@ def _effect(text: str) -> str:
     return "" if _PRONOUN.match(text.strip()) else text
 
 
+_AUXILIARY = re.compile(
+    r"^(?P<head>(?:[^\s,;]+\s+){1,8}?)(?P<aux>is|are|was|were|has|have|had|can|does|do|will)"
+    r"\s+(?P<rest>(?!not\b|no\b|n't\b)\w.*)$",
+    re.I,
+)
+
+
+def negated(condition: str) -> str | None:
+    """What "Y unless X" says goes wrong: X not so ("not" after X's first auxiliary
+    verb), or None when X has none to negate.
+
+    >>> negated("a 120 ohm resistor is placed in parallel between the TX and RX lines")
+    'a 120 ohm resistor is not placed in parallel between the TX and RX lines'
+    >>> negated('680 ohm "bias" resistors are wired between D+ and +5V')
+    '680 ohm "bias" resistors are not wired between D+ and +5V'
+    >>> negated("you twist the pair") is None, negated("the cable is not connected") is None
+    (True, True)
+    """
+    m = _AUXILIARY.match(" ".join(condition.split()))
+    if m is None:
+        return None
+    return f"{m.group('head')}{m.group('aux')} not {m.group('rest')}"
+
+
 def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENT.split(text) if s.strip()]
 

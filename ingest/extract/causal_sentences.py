@@ -16,6 +16,7 @@ from ingest.faults import FaultEntry, Text
 from ingest.identifiers import codes_in, shape_of, strip_markup
 from ingest.state import IngestState
 from ingest.statements import analyse, effect_text, readers_doing
+from ingest.steps_kind import names_kind
 from kb.text import clause_of
 
 MIN_CAUSE_WORDS = 3
@@ -88,6 +89,22 @@ def _led_consequence(state: IngestState, condition: str, then: str) -> str | Non
     return _REASON_TAIL.sub("", rest).rstrip(" :.")
 
 
+def _respond(state: IngestState, text: str, condition: str, then: str, line: int, end: int) -> None:
+    fault = Text.of(condition, line, end)
+    answer = Text.of(then, line, end)
+    shape = shape_of(fault.text, state.roles)
+    entry = FaultEntry(
+        fault,
+        shape,
+        codes=[fault.text] if shape else [],
+        actions=[answer],
+        automatic=True,
+        seen=[answer],
+    )
+    faults.emit(state, entry)
+    state.claim(line, end)
+
+
 def run(state: IngestState) -> None:
     fixed = _fixed_lines(state)
     contexts = dict(
@@ -109,8 +126,14 @@ def run(state: IngestState) -> None:
             # the second half says the first brings a problem about
             effect, cause, named = strip_markup(led), st.condition, True
         elif st.kind == "conditional" and _consequence(state, st.condition, st.text):
-            # "If MQTT commands stop arriving, charging ramps down to 6A": a
-            # condition that states a problem and what it brings about
+            if names_kind(state, "automatic", st.text):
+                # "If MQTT commands stop arriving, charging ramps down to 6A": the
+                # condition is the fault, and the equipment's answer to it what it
+                # does by itself (seen too)
+                _respond(state, s.text, st.condition, st.text, s.line_start, s.line_end)
+                continue
+            # "If the supply drops, the display goes dark": a condition that states
+            # a problem and what it brings about
             effect, cause, named = strip_markup(st.text), st.condition, True
         elif st.kind != "explained" or not st.condition:
             continue

@@ -21,7 +21,7 @@ from ingest.faults import FaultEntry, Text
 from ingest.identifiers import codes_in, shape_of, strip_markup
 from ingest.items import split_title
 from ingest.state import IngestState
-from ingest.statements import analyse, split_sentences
+from ingest.statements import analyse, negated, split_sentences
 from ingest.tree import Block, Section
 
 MAX_PROBLEM_WORDS = 40
@@ -31,7 +31,7 @@ _KNOWN = re.compile(r"^(?:known\s+(?:issue|bug|problem)s?|issue|bug|problem|note
 _OTHERWISE = re.compile(r"^(?P<a>.+?),?\s+otherwise\s+(?P<b>.+)$", re.I)
 _POINTS_BACK = re.compile(r"^(?:this|these|that|those|it|they|he|she|we|i|see|for)\b", re.I)
 _SO = re.compile(r",?\s+so\s+(?:that\s+)?.*$", re.I)
-_IF_TAIL = re.compile(r"^(?P<y>.+?),?\s+(?:if|when|unless)\s+(?P<x>.+)$", re.I)
+_IF_TAIL = re.compile(r"^(?P<y>.+?),?\s+(?P<conn>if|when|unless)\s+(?P<x>.+)$", re.I)
 _AS = re.compile(r"^(?P<y>.+?),?\s+(?:as|since|because)\s+(?P<x>.+)$", re.I)
 
 
@@ -82,8 +82,14 @@ def _entry(
         if state.roles.states_problem(m.group("b")):
             problem, actions = m.group("b"), [Text(m.group("a"), line, end)]
     elif (m := _tail_cause(state, problem)) is not None:
-        # "<problem> if X" / "<problem>, as X": X is the cause
-        problem, causes = m.group("y"), [Text(m.group("x"), line, end)]
+        if m.groupdict().get("conn", "").lower() == "unless":
+            # "<problem> unless X": without X it goes wrong, and X is what to do
+            problem, actions = m.group("y"), [Text(m.group("x"), line, end)]
+            if (without := negated(m.group("x"))) is not None:
+                causes = [Text(without, line, end)]
+        else:
+            # "<problem> if X" / "<problem>, as X": X is the cause
+            problem, causes = m.group("y"), [Text(m.group("x"), line, end)]
     if len(problem.split()) > MAX_PROBLEM_WORDS or len(problem.split()) < 3:
         return None
     explanation: Text | None = None
