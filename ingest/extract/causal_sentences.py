@@ -89,6 +89,60 @@ def _led_consequence(state: IngestState, condition: str, then: str) -> str | Non
     return _REASON_TAIL.sub("", rest).rstrip(" :.")
 
 
+_AVOID = re.compile(
+    r"^(?P<x>.{6,}?),?\s+(?:in\s+order\s+)?to\s+(?:avoid|prevent)\s+(?P<y>.{6,})$"
+    r"|^(?:in\s+order\s+)?to\s+(?:avoid|prevent)\s+(?P<y2>[^,]{6,}),\s*(?P<x2>.{6,})$",
+    re.I,
+)
+
+
+def _avoided(state: IngestState, text: str, line: int, end: int) -> bool:
+    """ "Set the interval to 0 to avoid a 'read-only' warning": the fault avoided,
+    and what to do about it."""
+    t = strip_markup(text).strip().rstrip(".")
+    m = _AVOID.match(t)
+    if not m:
+        return False
+    do, fault = (m.group("x") or m.group("x2")), (m.group("y") or m.group("y2"))
+    fault = re.sub(r"^(?:a|an|the|any)\s+", "", fault.strip(), flags=re.I)
+    if not state.roles.is_imperative(do):
+        return False
+    shape = shape_of(fault, state.roles)
+    named = shape is not None or bool(codes_in(fault)) or state.roles.states_problem(fault)
+    if not (named or state.roles.is_fault_phrase(fault)):
+        return False
+    faults.emit(state, FaultEntry(Text(fault, line, end), shape, actions=[Text(do, line, end)]))
+    state.claim(line, end)
+    return True
+
+
+_REQUIRES = re.compile(
+    r"^(?P<x>[^,;]{6,60}?)\s+(?:requires|needs)\s+(?P<y>[^,;]*?\d[^,;]*?\s+or\s+"
+    r"(?:newer|later|higher|above|more\s+recent))\b",
+    re.I,
+)
+
+
+def _required(state: IngestState, text: str, line: int, end: int) -> bool:
+    """ "Successful connection requires firmware 2.0.9 or newer": without that
+    version, no successful connection; the version is the remedy."""
+    m = _REQUIRES.match(strip_markup(text).strip())
+    if not m:
+        return False
+    what = re.sub(r"^(?:a|an|the)\s+", "", m.group("x").strip(), flags=re.I)
+    need = m.group("y").strip()
+    if state.roles.is_imperative(what) or readers_doing(what):
+        return False
+    entry = FaultEntry(
+        Text(f"No {what[:1].lower()}{what[1:]}", line, end),
+        None,
+        causes=[Text(f"Requires {need}", line, end, remedy=need)],
+    )
+    faults.emit(state, entry)
+    state.claim(line, end)
+    return True
+
+
 def _respond(state: IngestState, text: str, condition: str, then: str, line: int, end: int) -> None:
     fault = Text.of(condition, line, end)
     answer = Text.of(then, line, end)
@@ -118,6 +172,10 @@ def run(state: IngestState) -> None:
         if state.is_claimed(s.line_start, s.line_end) or s.line_start in fixed:
             continue
         if _shown_when(state, s.text, s.line_start, s.line_end):
+            continue
+        if _avoided(state, s.text, s.line_start, s.line_end):
+            continue
+        if _required(state, s.text, s.line_start, s.line_end):
             continue
         st = analyse(s.text, state.roles)
         led = _led_consequence(state, st.condition, st.text) if st.kind == "conditional" else None
