@@ -8,6 +8,10 @@ genre), never from one document.
 ('cause', 'identifier', 'action')
 >>> r.is_imperative("Check CAN cable, reboot BMS"), r.is_imperative("Cell failure")
 (True, False)
+>>> r.is_imperative("Remember to set the charger to single-phase mode")
+True
+>>> r.states_problem("If the adjustment values are not correct, you can reset them")
+True
 >>> r.is_led("Green slow blink"), r.is_led("Modem hardware failure")
 (True, False)
 """
@@ -206,7 +210,8 @@ class Roles:
             r"(?:(?:please|first|then|also|simply|just|now|finally|next|afterwards|"
             r"or|and|eller|og|deretter)[,:]?\s+)*"
             r"(?:(?:you\s+(?:should|must|can|may|need\s+to|have\s+to)|try\s+to|"
-            r"it\s+helps\s+to|make\s+sure\s+to|be\s+sure\s+to)\s+)?"
+            r"it\s+helps\s+to|make\s+sure\s+to|be\s+sure\s+to|remember\s+to|"
+            r"(?:do\s+not|don't)\s+forget\s+to|it\s+is\s+important\s+to)\s+)?"
         )
         # "re-run", "re-check": the verb with its prefix
         return re.compile(rf"{lead}(?:re-?)?(?:{body})(?![\w'])")

@@ -168,6 +168,26 @@ def _narrative(state: IngestState, sec: Section) -> bool:
     return True
 
 
+def _procedure_after(state: IngestState, sec: Section, line: int) -> Block | None:
+    """ "If the values are not correct, you can reset them. Procedure: 1. ...": the
+    numbered list a lead ("Procedure:", "Steps:") introduces right after the
+    paragraph stating the problem says what to do about it."""
+    blocks = sec.blocks
+    for i, b in enumerate(blocks[:-2]):
+        if b.line_start != line or b.kind != "paragraph":
+            continue
+        lead, then = blocks[i + 1], blocks[i + 2]
+        said = analyse(lead.text, state.roles) if lead.kind == "paragraph" else None
+        if said is None or said.kind != "lead" or said.role != "action":
+            return None
+        if then.kind != "list" or not then.items:
+            return None
+        if state.is_claimed(then.line_start, then.line_end):
+            return None
+        return then
+    return None
+
+
 def run(state: IngestState) -> None:
     for sec in state.doc.sections:
         if _narrative(state, sec):
@@ -187,5 +207,13 @@ def run(state: IngestState) -> None:
             entry = _entry(state, sentences, at, line, end)
             if entry is None:
                 continue
+            procedure = _procedure_after(state, sec, line)
+            if procedure is not None:
+                entry.actions.extend(
+                    Text(strip_markup(it.text), it.line_start, it.line_start)
+                    for it in procedure.items
+                )
             faults.emit(state, entry)
             state.claim(line, end)
+            if procedure is not None:
+                state.claim(procedure.line_start, procedure.line_end)
