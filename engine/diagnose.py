@@ -14,10 +14,12 @@ stages per query.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from engine import outcomes
 from engine.codes import CodeIndex, Resolution
@@ -29,6 +31,7 @@ from engine.plan import Planner
 from engine.questions import told
 from engine.records import Diagnosis, EvidenceItem, RankedCause
 from engine.score import order, rank, ranked_cause
+from kb.curated import CURATED_DIR, load_yaml
 from kb.errors import KBError
 from kb.schema import KnowledgeBase, Measurement
 from kb.text import Lexicon
@@ -82,6 +85,24 @@ class WhyNot:
     @property
     def supporting(self) -> tuple[EvidenceItem, ...]:
         return tuple(e for e in self.evidence if e.weight >= 0)
+
+
+def catalogue_share(directory: Path | None = None) -> float:
+    """The share of its prior a code catalogue's cause keeps in a report that names
+    none of its codes (kb/curated/priors.yaml ``catalogue_without_code``)."""
+    path = (directory or CURATED_DIR) / "priors.yaml"
+    return _share(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+
+@functools.lru_cache(maxsize=4)
+def _share(path: str, _mtime: float) -> float:
+    root = load_yaml(Path(path))
+    share = root.number("catalogue_without_code", required=False)
+    if share is None:
+        return 1.0
+    if not 0 < share <= 1:
+        raise root.node("catalogue_without_code").fail("expected a share above 0, at most 1")
+    return share
 
 
 class Diagnoser:
@@ -143,21 +164,36 @@ class Diagnoser:
         return "*" + suffix
 
     def scope_suffix(self, codes: Iterable[str]) -> str:
+        """``|CODES`` for the catalogue codes a query names; ``|*`` when it names no
+        code at all (the catalogue's causes then join in words, at a share of their
+        prior); nothing when it names only codes of the equipment."""
+        codes = list(codes)
         scoped = sorted({c for c in codes if c in self.scoped_codes})
-        return f"|{','.join(scoped)}" if scoped else ""
+        if scoped:
+            return f"|{','.join(scoped)}"
+        return "|*" if not codes and self.code_scoped else ""
 
     def partition(self, key: str) -> Partition:
         """The partition of a ``partition_key``; its ``key`` is the equipment alone."""
         part = self._partitions.get(key)
         if part is None:
             eq, _, listed = key.partition("|")
-            codes = set(listed.split(",")) if listed else set()
+            in_words = listed == "*"
+            codes = set(listed.split(",")) if listed and not in_words else set()
             causes = [
                 c
                 for c in self.kb.causes
                 if (eq == "*" or not c.equipment or c.equipment == eq)
-                and (c.id not in self.code_scoped or codes & set(c.error_codes))
+                and (c.id not in self.code_scoped or in_words or codes & set(c.error_codes))
             ]
+            if in_words:
+                # no code named: the catalogue's causes are reachable in words, at a
+                # share of their prior (kb/curated/priors.yaml)
+                share = catalogue_share()
+                causes = [
+                    replace(c, prior=c.prior * share) if c.id in self.code_scoped else c
+                    for c in causes
+                ]
             part = Partition(self.kb, eq, causes, self.lexicon, self.planner.links)
             self._partitions[key] = part
         return part

@@ -46,7 +46,7 @@ _PROBLEM_NOUNS = frozenset(
         "failure",
     ]
 )
-Role = Literal["identifier", "cause", "meaning", "action", "likelihood", "value"]
+Role = Literal["identifier", "cause", "meaning", "action", "likelihood", "value", "seen"]
 ROLES: tuple[Role, ...] = ("identifier", "cause", "meaning", "action", "likelihood", "value")
 
 

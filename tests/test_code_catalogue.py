@@ -1,6 +1,7 @@
 """The error-code catalogue (manuals/station-error-codes.md): ChargeX MREC codes and
 OCPP 1.6 ChargePointErrorCode values compiled like any manual, checked against the
-corpus notes they come from; diagnosed like a station code; and a catalogue of
+corpus notes they come from; diagnosed like a station code; reachable in words
+(what is seen while a code holds) at a share of its prior; and a catalogue of
 equipment-free codes does not dilute any model's ranking."""
 
 from __future__ import annotations
@@ -85,8 +86,57 @@ def test_the_catalogue_does_not_dilute_other_rankings(
     code: str | None,
     model: str | None,
 ) -> None:
+    """With a code of the equipment the catalogue stays out; in words alone it joins at
+    a share of its prior (kb/curated/priors.yaml), and a report that describes none
+    of its conditions keeps the equipment's causes in the same order, first."""
+
     def ranking(kb: KnowledgeBase) -> list[tuple[str, float]]:
         r = Diagnoser(kb).diagnose(text, code, model)
         return [(rc.cause.id, round(rc.confidence, 6)) for rc in r.causes]
 
-    assert ranking(seed_kb) == ranking(without_catalogue)
+    with_it, without = ranking(seed_kb), ranking(without_catalogue)
+    if code is not None:
+        assert with_it == without
+        return
+    own = {cid for cid, _p in without}
+    assert [cid for cid, _p in with_it if cid in own] == [cid for cid, _p in without]
+    assert with_it[0][0] == without[0][0]
+
+
+IN_WORDS = [
+    # what the catalogue's "What you see" column says, in a report without a code
+    ("the residual current device in the supply trips every time", "Ground fault", True),
+    ("every session shows zero energy, no kWh in the back office", "power meter", False),
+]
+
+
+@pytest.mark.parametrize("text,title,first", IN_WORDS)
+def test_a_catalogue_condition_described_in_words_is_found(
+    seed_kb: KnowledgeBase, without_catalogue: KnowledgeBase, text: str, title: str, first: bool
+) -> None:
+    """Without its code, a catalogue cause is reachable by what is seen while it holds
+    and explained by that text; at a share of its prior it ranks first only when the
+    equipment's own causes explain the report no better (the meter report also meets
+    "sessions fail to start" of the cable manual). The knowledge base without the
+    catalogue has no such cause to offer."""
+    r = Diagnoser(seed_kb).diagnose(text)
+    found = [rc for rc in r.causes if title.lower() in rc.cause.title.lower()]
+    assert found, [rc.cause.title for rc in r.causes[:3]]
+    assert found[0].cause.manual == "station-error-codes"
+    assert any(c.reason == "symptom" for c in found[0].contribs), found[0].contribs
+    assert (r.causes[0] is found[0]) == first, [rc.cause.title for rc in r.causes[:3]]
+    other = Diagnoser(without_catalogue).diagnose(text)
+    assert not any(title.lower() in rc.cause.title.lower() for rc in other.causes)
+
+
+def test_the_catalogue_share_is_read_from_priors_yaml(tmp_path: Path) -> None:
+    from engine.diagnose import catalogue_share
+    from kb.errors import CuratedError
+
+    (tmp_path / "priors.yaml").write_text(
+        "priors: []\ncatalogue_without_code: 0.25\n", encoding="utf-8"
+    )
+    assert catalogue_share(tmp_path) == 0.25
+    (tmp_path / "priors.yaml").write_text("priors: []\ncatalogue_without_code: 0\n")
+    with pytest.raises(CuratedError, match=r"priors\.yaml:2: expected a share above 0"):
+        catalogue_share(tmp_path)

@@ -59,6 +59,7 @@ def test_no_evidence_says_so_and_suggests(diagnoser: Diagnoser, seed_kb: Knowled
     assert d.causes == ()
     assert "No matching evidence" in d.message
     known = {s.text for s in seed_kb.symptoms} | {c.title for c in seed_kb.causes}
+    known |= {e.text for e in seed_kb.evidence if e.kind == "symptom"}  # "what you see"
     assert d.suggestions and set(d.suggestions) <= known, d.suggestions
     assert len(set(d.suggestions)) == len(d.suggestions)
 

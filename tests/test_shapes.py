@@ -75,6 +75,10 @@ def test_shape_is_read(
         ]
         for a in f.get("actions", []):
             assert any(norm(a) in t for t in acts), f"{f['identifier']}: no action {a!r} in {acts}"
+        seen = {norm(e.text) for e in kb.evidence if e.kind == "symptom"}
+        seen &= {norm(e.text) for c in causes for e in kb.evidence if e.cause == c.id}
+        for text in f.get("seen", []):
+            assert norm(text) in seen, f"{f['identifier']}: {text!r} is not seen in {seen}"
         for c in f.get("not_causes", []):
             assert norm(c) not in titles, f"{f['identifier']}: {c!r} is not a cause: {titles}"
     for m in case.get("measurements", []):

@@ -96,9 +96,10 @@ _AVOID = re.compile(
 )
 
 
-def _avoided(state: IngestState, text: str, line: int, end: int) -> bool:
+def _avoided(state: IngestState, text: str, line: int, end: int, before: str = "") -> bool:
     """ "Set the interval to 0 to avoid a 'read-only' warning": the fault avoided,
-    and what to do about it."""
+    and what to do about it; a problem the sentence before states ("The interval is
+    not supported. Set this to 0 ...") is its cause."""
     t = strip_markup(text).strip().rstrip(".")
     m = _AVOID.match(t)
     if not m:
@@ -111,8 +112,10 @@ def _avoided(state: IngestState, text: str, line: int, end: int) -> bool:
     named = shape is not None or bool(codes_in(fault)) or state.roles.states_problem(fault)
     if not (named or state.roles.is_fault_phrase(fault)):
         return False
-    faults.emit(state, FaultEntry(Text(fault, line, end), shape, actions=[Text(do, line, end)]))
-    state.claim(line, end)
+    causes = [Text.of(before, line, end)] if before and state.roles.states_problem(before) else []
+    entry = FaultEntry(Text(fault, line, end), shape, causes=causes, actions=[Text(do, line, end)])
+    faults.emit(state, entry)
+    # the lines are not claimed: the paragraph's other sentences may say more
     return True
 
 
@@ -168,12 +171,16 @@ def run(state: IngestState) -> None:
             strict=False,
         )
     )
+    previous = None
     for s in state.sentences:
+        before, previous = previous, s
         if state.is_claimed(s.line_start, s.line_end) or s.line_start in fixed:
             continue
         if _shown_when(state, s.text, s.line_start, s.line_end):
             continue
-        if _avoided(state, s.text, s.line_start, s.line_end):
+        same_block = before is not None and before.line_start == s.line_start
+        said_before = before.text if before is not None and same_block else ""
+        if _avoided(state, s.text, s.line_start, s.line_end, said_before):
             continue
         if _required(state, s.text, s.line_start, s.line_end):
             continue

@@ -127,6 +127,10 @@ def infer(state: IngestState, block: Block) -> Layout | None:
         for j in ids:
             if j == best:
                 roles[j] = "identifier"
+            elif roles[j] == "identifier" and scores[best] >= CONTENT_SHARE > scores[j]:
+                # "Code | Meaning | What you see": beside a column of codes, a column
+                # of symptoms in words says what is seen while the code holds
+                roles[j] = "seen"
             elif roles[j] == "identifier":
                 roles[j] = "meaning" if "cause" in roles else "cause"
     if (
@@ -320,6 +324,10 @@ def _table(state: IngestState, sec: Section, block: Block, layout: Layout) -> bo
             cell = _cell(row, j)
             if cell:
                 entry.actions.extend(_items(cell, row.line))
+        for j in layout.all("seen"):
+            cell = _cell(row, j)
+            if cell.strip():
+                entry.seen.append(Text.of(cell.replace("\n", " ").strip(), row.line))
         entry_rows.append(row)
     if entry is not None:
         flush(entry)
