@@ -25,6 +25,7 @@ from ingest.identifiers import MESSAGE, SNAKE, STATION, codes_in, is_code, shape
 from ingest.items import split_items
 from ingest.state import IngestState
 from ingest.statements import analyse, readers_doing, split_sentences
+from ingest.steps_kind import names_kind
 from ingest.tree import Block, Item
 
 MAX_TERM_WORDS = 8
@@ -71,6 +72,10 @@ def _definition(state: IngestState, text: str, line: int, end: int, entry: Fault
             ):
                 for a in split_items(st.text) if ";" in st.text else [st.text]:
                     entry.actions.append(Text(a, line, end))
+            elif not first and names_kind(state, "automatic", st.text):
+                # "Clara will leave the error state and re-try": what the equipment
+                # does by itself about it (an automatic step)
+                entry.actions.append(t)
             elif st.kind in ("cause", "explained") or first:
                 entry.causes.append(t)
             elif st.kind == "conditional":
