@@ -186,7 +186,10 @@ class WorkOrderView:
 
     @property
     def next_step(self) -> ProcedureStep | None:
-        """The first step to do (verification comes last and is not one)."""
+        """The first step to do (verification comes last and is not one); none once
+        the order is closed: its repair log says what was done."""
+        if self.repair_log is not None:
+            return None
         return next((s for s in self.procedure if s.reason != "verification"), None)
 
     def context(self) -> dict[str, Any]:
