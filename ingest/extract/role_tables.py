@@ -326,8 +326,9 @@ def _table(state: IngestState, sec: Section, block: Block, layout: Layout) -> bo
                 entry.actions.extend(_items(cell, row.line))
         for j in layout.all("seen"):
             cell = _cell(row, j)
-            if cell.strip():
-                entry.seen.append(Text.of(cell.replace("\n", " ").strip(), row.line))
+            for part in re.split(r"\s*;\s*", cell.replace("\n", " ")):
+                if part.strip():
+                    entry.seen.append(Text.of(part.strip(), row.line))
         entry_rows.append(row)
     if entry is not None:
         flush(entry)
