@@ -24,6 +24,8 @@ SEED_FLOORS = {
     "seed-3.yaml": (0.69, 0.84),
     "seed-4.yaml": (0.42, 0.53),
     "seed-5.yaml": (0.37, 0.51),
+    "seed-6.yaml": (0.57, 0.67),
+    "seed-7.yaml": (0.66, 0.75),
 }
 CORPUS_FLOORS = {
     "corpus-1.yaml": (0.37, 0.47),
@@ -31,6 +33,8 @@ CORPUS_FLOORS = {
     "corpus-3.yaml": (0.47, 0.64),
     "corpus-4.yaml": (0.44, 0.58),
     "corpus-5.yaml": (0.38, 0.55),
+    "corpus-6.yaml": (0.35, 0.48),
+    "corpus-7.yaml": (0.32, 0.40),
 }
 
 
