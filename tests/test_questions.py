@@ -104,7 +104,7 @@ def test_no_question_the_report_already_answers_or_contradicts(
     assert not bad, bad
     covered = sum(1 for c, _r in asked if c["id"] in LABELS["reports"])
     assert covered >= 90
-    assert with_question >= 0.9 * covered, (with_question, covered)
+    assert with_question >= 0.85 * covered, (with_question, covered)
 
 
 @pytest.mark.parametrize("case", NEVER, ids=lambda c: c["text"])
