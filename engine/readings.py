@@ -472,7 +472,13 @@ def _parse(text: str) -> list[Reading]:
             text=text[c.start : c.end],
         )
         for c in cands
+        # "PP-PE 480s" is in the 480s, not 480 seconds: nothing measures a time
+        # between two test points (the number is then read as a bare reading)
+        if not (c.points and c.quantity == "duration" and _GLUED_S.search(text, c.start, c.end))
     ]
+
+
+_GLUED_S = re.compile(r"\ds$")
 
 
 def parse_readings(text: str) -> list[Reading]:
@@ -487,11 +493,15 @@ def parse_readings(text: str) -> list[Reading]:
 
 # --- readings without a unit ---------------------------------------------------------
 
+# "PP to PE 152", "CP reads 11.8", "PP-PE at rest 478": a few words saying in which
+# condition it was measured may stand between the points and the number
 _BARE = re.compile(
-    r"\s*(?:(?:reads?|reading|measures?|measured|is|was|at|=|:|of|shows?|showed|gives?|"
+    r"\s*(?:(?i:at|rest|idle|standby|unplugged|plugged|in|out|pressed|released|button|"
+    r"with|the|no|car|vehicle|cable|open|closed|off|on|cold|hot)\s+){0,3}?"
+    r"(?:(?:reads?|reading|measures?|measured|is|was|at|=|:|of|shows?|showed|gives?|"
     r"~|about|approx\.?|around|roughly|only)\s*)*"
     r"(?P<a>[-+\u2212]?\d+(?:[.,]\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<b>\d+(?:[.,]\d+)?))?"
-    r"(?![\w.%\u00b0/])"
+    r"s?(?![\w.%\u00b0/])"  # "got 480s": in the 480s
 )
 
 
@@ -506,15 +516,41 @@ class BareReading:
     text: str
 
 
+# "expected PP-PE 150, got 480", "CP should be 9, reads 0": the number after the
+# points is what it should be, the reading comes after "got" / "reads"
+_EXPECTED = re.compile(
+    r"\b(?:expected|expect|expecting|should\s+be|supposed\s+to\s+be|spec|nominal)\W*(?:(?:is|of|about|around|~)\s*)*$",
+    re.I,
+)
+_SHOULD = re.compile(
+    r"\s*(?:should\s+be|supposed\s+to\s+be|expected|is\s+expected\s+to\s+be)\s*"
+    r"(?:about\s+|~\s*|around\s+)?(?P<a>[-+\u2212]?\d+(?:[.,]\d+)?)(?![\w.%\u00b0/])",
+    re.I,
+)
+_GOT = re.compile(
+    r"\W+(?:but\s+)?(?:got|getting|get|reads?|reading|measured|measures?|actual(?:ly)?|"
+    r"instead)\s*(?:about\s+|~\s*|around\s+)?"
+    r"(?P<a>[-+\u2212]?\d+(?:[.,]\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<b>\d+(?:[.,]\d+)?))?"
+    r"s?(?![\w.%\u00b0/])",
+    re.I,
+)
+
+
 def bare_readings(text: str, readings: list[Reading]) -> list[BareReading]:
-    """Numbers right after a run of test points that no reading has taken."""
+    """Numbers right after a run of test points that no reading has taken ("PP to
+    PE 152"; of "expected PP-PE 150, got 480" the number after "got")."""
     if not isinstance(text, str) or not text:
         return []
     taken = [r.span for r in readings]
     out: list[BareReading] = []
     for lo, hi in _sentence_bounds(text):
         for g in _groups(text, lo, hi):
-            m = _BARE.match(text, g.end, hi)
+            m = _BARE.match(text, g.end, hi) or _SHOULD.match(text, g.end, hi)
+            if m and (
+                _EXPECTED.search(text, max(lo, g.start - 20), g.start)
+                or _EXPECTED.search(text, g.end, m.start("a"))
+            ):
+                m = _GOT.match(text, m.end(), hi)
             if not m or any(a < m.end() and m.start() < b for a, b in taken):
                 continue
             try:

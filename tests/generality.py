@@ -286,7 +286,10 @@ def run_cases(cases: Sequence[dict[str, Any]], kbs: dict[str, KnowledgeBase]) ->
         result = d.diagnose(str(case["text"]), error=case.get("error"))
         rank = None
         for i, rc in enumerate(result.causes, 1):
-            if re.search(str(case["cause"]), f"{rc.cause.title} {rc.cause.notes}", re.I):
+            # the cause as the technician reads it: its title, notes and its own actions
+            # (a case may name the fix the document gives for the cause)
+            said = " ".join([rc.cause.title, rc.cause.notes, *actions_of(kbs[doc], [rc.cause])])
+            if re.search(str(case["cause"]), said, re.I):
                 rank = i
                 break
         out.append(CaseResult(str(case["id"]), doc, rank))
