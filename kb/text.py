@@ -199,8 +199,8 @@ NORMAL_CUES = frozenset(
 )
 
 # states that are normal by themselves ("connections all tight", "great signal",
-# "plenty of data", "the others are online") but stay terms of the clause: after a
-# degree word they state a fault ("spring adjusted too tight")
+# "plenty of data") but stay terms of the clause: after a degree word they state
+# a fault ("spring adjusted too tight")
 NORMAL_STATES = frozenset(
     [
         "tight",
