@@ -26,6 +26,7 @@ SEED_FLOORS = {
     "seed-5.yaml": (0.37, 0.51),
     "seed-6.yaml": (0.57, 0.67),
     "seed-7.yaml": (0.66, 0.75),
+    "seed-8.yaml": (0.53, 0.66),
 }
 CORPUS_FLOORS = {
     "corpus-1.yaml": (0.37, 0.47),
@@ -35,6 +36,7 @@ CORPUS_FLOORS = {
     "corpus-5.yaml": (0.38, 0.55),
     "corpus-6.yaml": (0.35, 0.48),
     "corpus-7.yaml": (0.32, 0.40),
+    "corpus-8.yaml": (0.44, 0.52),
 }
 
 
