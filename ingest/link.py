@@ -57,4 +57,9 @@ def resolve_cause(
     found = find_cause(state, title)
     if found is not None:
         return found
-    return state.new_cause(title, source, remedy=remedy, prior_basis="stated in prose")
+    # "the connection may have just dropped": a conclusion the manual hedges
+    basis = "may" if _HEDGED.search(title) and "may" in state.priors else "stated in prose"
+    return state.new_cause(title, source, remedy=remedy, prior_basis=basis)
+
+
+_HEDGED = re.compile(r"\b(?:may|might|could)\s+(?:have\s+)?(?:just\s+|also\s+)?\w", re.I)

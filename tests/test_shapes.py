@@ -101,3 +101,22 @@ def test_shape_is_read(
 
 def test_every_shape_fixture_is_listed() -> None:
     assert sorted(p.name for p in SHAPES.glob("*.md")) == sorted(c["file"] for c in CASES)
+
+
+def test_a_hedged_conclusion_weighs_less_than_a_stated_cause(tmp_path: Path) -> None:
+    """ "The connection may have just dropped" is a possibility the manual offers, not a
+    cause it states: its prior is the hedged wording's (kb/curated/priors.yaml)."""
+    doc = tmp_path / "gateway.md"
+    doc.write_text(
+        "# Gateway troubleshooting\n\n## Remote triage\n\n"
+        "1. Check the **Last seen** time. If it was less than 10 minutes ago, "
+        "the connection may have just dropped — wait and monitor.\n"
+        "2. If the gateway LED is red, the fuse is blown. Replace the fuse.\n",
+        encoding="utf-8",
+    )
+    kb = compile_paths([doc])
+    by_title = {c.title: c for c in kb.causes}
+    hedged = by_title["Connection may have just dropped"]
+    stated = by_title["Gateway LED is red"]
+    assert hedged.prior_basis == "may"
+    assert hedged.prior < stated.prior
