@@ -212,7 +212,6 @@ NORMAL_STATES = frozenset(
         "excellent",
         "perfect",
         "plenty",
-        "online",
     ]
 )
 
