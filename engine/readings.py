@@ -493,15 +493,19 @@ def parse_readings(text: str) -> list[Reading]:
 
 # --- readings without a unit ---------------------------------------------------------
 
+# a number or a range of two, not glued to a unit ("got 480s": in the 480s)
+_BARE_VALUE = (
+    r"(?P<a>[-+\u2212]?\d+(?:[.,]\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<b>\d+(?:[.,]\d+)?))?"
+    r"s?(?![\w.%\u00b0/])"
+)
+
 # "PP to PE 152", "CP reads 11.8", "PP-PE at rest 478": a few words saying in which
 # condition it was measured may stand between the points and the number
 _BARE = re.compile(
     r"\s*(?:(?i:at|rest|idle|standby|unplugged|plugged|in|out|pressed|released|button|"
     r"with|the|no|car|vehicle|cable|open|closed|off|on|cold|hot)\s+){0,3}?"
     r"(?:(?:reads?|reading|measures?|measured|is|was|at|=|:|of|shows?|showed|gives?|"
-    r"~|about|approx\.?|around|roughly|only)\s*)*"
-    r"(?P<a>[-+\u2212]?\d+(?:[.,]\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<b>\d+(?:[.,]\d+)?))?"
-    r"s?(?![\w.%\u00b0/])"  # "got 480s": in the 480s
+    r"~|about|approx\.?|around|roughly|only)\s*)*" + _BARE_VALUE
 )
 
 
@@ -529,9 +533,7 @@ _SHOULD = re.compile(
 )
 _GOT = re.compile(
     r"\W+(?:but\s+)?(?:got|getting|get|reads?|reading|measured|measures?|actual(?:ly)?|"
-    r"instead)\s*(?:about\s+|~\s*|around\s+)?"
-    r"(?P<a>[-+\u2212]?\d+(?:[.,]\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<b>\d+(?:[.,]\d+)?))?"
-    r"s?(?![\w.%\u00b0/])",
+    r"instead)\s*(?:about\s+|~\s*|around\s+)?" + _BARE_VALUE,
     re.I,
 )
 
