@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from ingest.identifiers import strip_markup
-from ingest.link import tidy
+from ingest.link import likelihood, names_nothing, tidy
 from ingest.state import IngestState, Span
 from kb.schema import Cause, CodeShape, ErrorCode, Evidence, Step, Symptom, slug
 from kb.text import containment, terms
@@ -36,13 +36,6 @@ from kb.text import containment, terms
 IDENTIFIER_STRENGTH = 8.0
 MEANING_STRENGTH = 4.0
 NARRATIVE_STRENGTH = 4.0
-# likelihood wording in a cause's own text ("(unlikely)", "rare", "most likely")
-_LIKELIHOOD = re.compile(
-    r"\b(most likely|unlikely|likely|rarely|rare|uncommon|occasional|occasionally|"
-    r"often|common|frequent|usually|typically|regularly|sometimes|primary|temporary|"
-    r"intermittent)\b",
-    re.I,
-)
 _TRIGGERED = re.compile(
     r"^(?:(?:is|are|gets?|will\s+be)\s+)?(?:raised|triggered|set|reported|shown|displayed|sent|"
     r"logged|thrown|signalled|signaled|issued)\s+(?:when|if|whenever)\s+",
@@ -107,6 +100,9 @@ def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
     """Records for one documented fault; returns its causes."""
     ident = entry.identifier
     codes = [c for c in dict.fromkeys(entry.codes) if c.strip()]
+    named = [c for c in entry.causes if _norm(c.text) and not names_nothing(c.text)]
+    if not codes and not named and names_nothing(ident.text):
+        return []  # "if this does not succeed, ...": the steps' own flow, not a fault
     for code in codes:
         _error_code(state, code, entry)
     if not codes:
@@ -119,14 +115,11 @@ def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
         if not any(s.id == sym.id for s in state.get("symptoms")):
             state.add("symptoms", sym)
             state.spans.append(Span(ident.line_start, ident.line_end, sym.id, "text", sym.text))
-    causes: list[Cause] = []
-    for c in entry.causes:
-        if _norm(c.text):
-            causes.append(_cause(state, c, entry, codes))
+    causes = [_cause(state, c, entry, codes) for c in named]
     if not causes:
         stand_in = entry.meaning[0] if entry.meaning else ident
         causes.append(_cause(state, stand_in, entry, codes, kind="fault"))
-    for c, cause in zip(entry.causes, causes, strict=False):
+    for c, cause in zip(named, causes, strict=False):
         if c.seen and _norm(c.seen) not in (_norm(ident.text), _norm(cause.title)):
             seen = Text(c.seen, c.line_start, c.line_end)
             _evidence(state, cause, seen, "symptom", entry.strength, slug(c.seen))
@@ -169,13 +162,6 @@ def _error_code(state: IngestState, code: str, entry: FaultEntry) -> None:
     state.spans.append(Span(ident.line_start, ident.line_end, rid, "code", code))
 
 
-def _basis(state: IngestState, text: str, default: str) -> str:
-    m = _LIKELIHOOD.search(text)
-    if m and m.group(1).lower() in state.priors:
-        return m.group(1).lower()
-    return default
-
-
 def _cause(
     state: IngestState,
     t: Text,
@@ -205,7 +191,7 @@ def _cause(
             state.source(t.line_start, t.line_end),
             notes=t.notes,
             remedy=t.remedy,
-            prior_basis=t.basis or _basis(state, title, entry.basis),
+            prior_basis=t.basis or likelihood(state, title, entry.basis),
         )
         if kind == "fault":
             cause = replace(cause, kind="fault")

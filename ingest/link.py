@@ -52,14 +52,68 @@ def resolve_cause(
     state: IngestState, phrase: str, source: Source, *, remedy: str = ""
 ) -> Cause | None:
     title = tidy(phrase)
-    if len(state.terms(title)) < 1:
+    if len(state.terms(title)) < 1 or names_nothing(title):
         return None
     found = find_cause(state, title)
     if found is not None:
         return found
-    # "the connection may have just dropped": a conclusion the manual hedges
-    basis = "may" if _HEDGED.search(title) and "may" in state.priors else "stated in prose"
+    basis = likelihood(state, title, "stated in prose")
     return state.new_cause(title, source, remedy=remedy, prior_basis=basis)
 
 
-_HEDGED = re.compile(r"\b(?:may|might|could)\s+(?:have\s+)?(?:just\s+|also\s+)?\w", re.I)
+# "it has identified an error", "if this does not succeed": once the pronoun is gone
+# the phrase names nothing (its subject is in another sentence), so it is no cause
+_VERB_FIRST = frozenset(
+    [
+        "has",
+        "have",
+        "had",
+        "does",
+        "do",
+        "did",
+        "may",
+        "might",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "was",
+        "were",
+        "are",
+    ]
+)
+
+
+def names_nothing(phrase: str) -> bool:
+    """True when a cause phrase, once tidied, starts with its verb: its subject was
+    a pronoun pointing elsewhere. A question ("Does the device have access
+    enabled?") is a check, and "CAN" is a bus.
+
+    >>> names_nothing("it has identified an error"), names_nothing("Relay has welded")
+    (True, False)
+    >>> names_nothing("CAN cable damaged"), names_nothing("Does the port match?")
+    (False, False)
+    """
+    title = tidy(phrase)
+    first = title.split(maxsplit=1)[0] if title else ""
+    return first.lower() in _VERB_FIRST and not first.isupper() and "?" not in title
+
+
+# likelihood wording in a cause's own text ("(unlikely)", "rare", "most likely"), and
+# a conclusion the manual hedges ("the connection may have just dropped"; "could not
+# be locked" states a fact)
+_LIKELIHOOD = re.compile(
+    r"\b(most likely|unlikely|likely|rarely|rare|uncommon|occasional|occasionally|"
+    r"often|common|frequent|usually|typically|regularly|sometimes|primary|temporary|"
+    r"intermittent|may|might|could(?!\s+not\b))\b",
+    re.I,
+)
+
+
+def likelihood(state: IngestState, text: str, default: str) -> str:
+    """The prior wording (``priors.yaml``) a cause's text uses, else ``default``."""
+    m = _LIKELIHOOD.search(text)
+    if m and m.group(1).lower() in state.priors:
+        return m.group(1).lower()
+    return default
