@@ -17,6 +17,7 @@ MODULES = [
     "ingest.items",
     "ingest.pipeline",
     "ingest.steps_kind",
+    "ingest.link",
     "engine.agenda",
     "engine.codes",
     "engine.score",
