@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import heapq
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -46,6 +47,8 @@ MAX_TEXTS_PER_CLAUSE = 40
 OBJECT_MISMATCH = 0.2
 REPAIR_CACHE = 50_000  # misspelt words remembered per partition
 WHOLE = "whole"  # lexicon assembly of the station and the vehicle: no assembly at all
+# a clause in quotes: the words a display or the vehicle shows
+_QUOTED = re.compile(r"""^\s*["'\u201c\u2018`].{3,}["'\u201d\u2019`]\s*$""")
 
 
 @dataclass(frozen=True)
@@ -184,8 +187,8 @@ class Matcher:
                 self._floor.append(floor)
                 self._floor2.append(floor * floor)
                 self._key.append(o.id)
-                if cued and not cl.cued:
-                    continue
+                if cued and not cl.cued and not _QUOTED.match(cl.text):
+                    continue  # (a message it quotes is what is seen: kept)
                 for t in cl.terms:
                     self.index.setdefault(t, []).append(k)
         self._repaired: dict[str, str] = {}
