@@ -32,6 +32,7 @@ from engine.shown import MAX_CAUSES, MIN_CONFIDENCE
 from kb.curated import CURATED_DIR, load_yaml
 from kb.schema import Evidence, KnowledgeBase, Measurement, Step, StepKind
 from kb.text import Clause, Lexicon, clauses, containment, terms
+from kb.units import POINT_PATTERN, canonical_points
 
 QuestionKind = Literal["observe", "measure"]
 
@@ -353,6 +354,7 @@ def candidates(
             tuple(clauses(e.text, lexicon)),
             prev.minutes if prev else _minutes(step, OBSERVE_MINUTES),
             prev.source if prev else e.source.cite(),
+            points=named_points(e.text),
         )
     same_place: dict[tuple[str, tuple[str, ...], str], list[Measurement]] = {}
     for m in kb.measurements:
@@ -427,6 +429,23 @@ def told(
     return Report(tuple(stated), frozenset(texts), frozenset(refs), tuple(read), own)
 
 
+_REFERENCE = frozenset({"PE", "N"})  # what a reading is taken against, not what it is of
+_POINT_NAMES = re.compile(rf"\b{POINT_PATTERN}\b", re.I)
+
+
+def named_points(text: str) -> tuple[str, ...]:
+    """The test points a text names ("proximity pilot resistance" -> PP), but the
+    references (earth, neutral) a reading is taken against.
+
+    >>> named_points("Proximity pilot resistance at the connector is out of range")
+    ('PP',)
+    >>> named_points("the vehicle does not wake")
+    ()
+    """
+    found = canonical_points(_POINT_NAMES.findall(text))
+    return tuple(p for p in found if p not in _REFERENCE)
+
+
 def _with_sense(c: Clause, fault: bool) -> Clause:
     from dataclasses import replace
 
@@ -447,6 +466,12 @@ def answered_by(
     about the same thing (most of a question clause's words, same components)."""
     if cand.ref in report.refs or cand.about in report.texts:
         return True
+    if cand.kind == "observe" and cand.points:
+        # "proximity pilot resistance is out of range?" after "prox to ground 0.48k":
+        # a reading at the points it names says whether it is
+        for _quantity, points in report.read:
+            if set(points) - _REFERENCE and set(points) - _REFERENCE <= set(cand.points):
+                return True
     if cand.kind == "measure":
         for quantity, points in report.read:
             if cand.points and set(points) == set(cand.points):

@@ -23,6 +23,7 @@ MODULES = [
     "engine.score",
     "engine.facts",
     "engine.outcomes",
+    "engine.questions",
     "engine.observe",
     "kb.text",
     "kb.precedence",
