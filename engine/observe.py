@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from engine.outcomes import ActionReport, Vocabulary, reports
-from engine.readings import Reading, parse_readings
+from engine.readings import Comparison, Reading, comparisons, parse_readings
 from kb.schema import SerialFormat
 from kb.text import Clause, Lexicon, clauses, stem
 
@@ -132,10 +132,25 @@ def canonical_code(code: str) -> ErrorCodeObs:
     return ErrorCodeObs(c.upper() if STATION_CODE.fullmatch(c) else c, "station")
 
 
-def _strip_readings(text: str, readings: list[Reading]) -> str:
+# what a value against a stated reference says, in words a manual uses for it
+_SIDE = {"above": "above nominal", "below": "below nominal"}
+_QUANTITY_WORD = {"voltage": "voltage", "current": "current", "resistance": "resistance"}
+
+
+def _strip_readings(text: str, readings: list[Reading], compared: Sequence[Comparison] = ()) -> str:
+    """The text without its readings (each a clause break), a value compared with
+    a reference it states said in words instead ("expected 230 got 258" -> "got
+    above nominal"; the reference itself goes)."""
+    edits: list[tuple[tuple[int, int], str]] = []
+    for c in compared:
+        word = f"{_QUANTITY_WORD.get(c.quantity, '')} {_SIDE[c.side]}".strip()
+        edits += [(c.span, f" {word} "), (c.reference_span, " ")]
+    for r in readings:
+        if not any(a < r.span[1] and r.span[0] < b for (a, b), _w in edits):
+            edits.append((r.span, " , "))
     out = text
-    for r in sorted(readings, key=lambda r: -r.span[0]):
-        out = out[: r.span[0]] + " , " + out[r.span[1] :]
+    for (a, b), word in sorted(set(edits), key=lambda e: -e[0][0]):
+        out = out[:a] + word + out[b:]
     return out
 
 
@@ -182,7 +197,7 @@ def observe(
     codes = list(dict.fromkeys(codes))
     rest = STATION_CODE.sub(" ", text)
     readings = parse_readings(rest)
-    symptom_text = _strip_readings(rest, readings)
+    symptom_text = _strip_readings(rest, readings, comparisons(rest))
     actions = reports(symptom_text, vocab, lexicon) if vocab is not None else []
     if actions and vocab is not None:
         symptom_text = _without_actions(symptom_text, actions, vocab)

@@ -568,3 +568,118 @@ def bare_readings(text: str, readings: list[Reading]) -> list[BareReading]:
                 span = (g.start, m.end())
                 out.append(BareReading(points, value, span, text[g.start : m.end()].strip()))
     return out
+
+
+# --- a value against the one the report says it should be ------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A value the report sets against a reference it also states ("expected 230
+    got 258", "268V at the input (nominal 240)", "208 svc reads 196"): the side of
+    the reference the value lies on, beyond ``REFERENCE_TOLERANCE``."""
+
+    side: str  # "above" | "below"
+    quantity: str  # from a unit on either number; "" when neither has one
+    value: float
+    reference: float
+    span: tuple[int, int]  # the value (and its unit)
+    reference_span: tuple[int, int]  # the reference number (and its unit)
+
+
+REFERENCE_TOLERANCE = 0.05  # within 5 % of what it should be is what it should be
+_PLAUSIBLE = (0.5, 1.5)  # a number further from the reference measures something else
+_NUM_UNIT = rf"(?P<num>[-+]?{_NUM})(?:\s*(?P<unit>{UNIT_PATTERN})(?![a-zA-Z0-9]))?"
+_REF_BEFORE = re.compile(
+    r"\b(?:expected|expecting|expect|should\s+be|supposed\s+to\s+be|nominal(?:ly)?|"
+    r"rated(?:\s+at)?|spec(?:ified)?)\s*(?:(?:is|of|at|about|around|~|:|=)\s*)?" + _NUM_UNIT,
+    re.I,
+)
+_REF_AFTER = re.compile(
+    _NUM_UNIT + r"\s*(?:nominal|svc|service|supply|system|rated)\b",
+    re.I,
+)
+_VALUE_AFTER_VERB = re.compile(
+    r"\b(?:got|getting|gets|reads?|reading|measured|measures?|metered|metering|shows?|"
+    r"showing|showed|drops?\s+to|dropped\s+to|falls?\s+to|fell\s+to|sags?\s+to|"
+    r"sagged\s+to|rises?\s+to|rose\s+to|goes\s+to|went\s+to|at|is|was|actual(?:ly)?)"
+    r"\s*(?:(?:about|around|approx\.?|roughly|only|~)\s*)?" + _NUM_UNIT,
+    re.I,
+)
+
+
+def _number(m: re.Match[str]) -> tuple[float, str] | None:
+    """The number of a match in the canonical unit, and its quantity ("" if none)."""
+    try:
+        v = float(m.group("num").replace(",", "."))
+    except ValueError:
+        return None
+    spelling = m.group("unit")
+    if not spelling:
+        return (v, "") if math.isfinite(v) else None
+    canon = canonical_unit(spelling)
+    if canon is None:
+        return None
+    _unit, quantity, factor = canon
+    v *= factor
+    return (v, quantity) if math.isfinite(v) else None
+
+
+def _value_span(m: re.Match[str]) -> tuple[int, int]:
+    return m.start("num"), m.end("unit") if m.group("unit") else m.end("num")
+
+
+def comparisons(text: str) -> list[Comparison]:
+    """Values the report compares with a reference it states in the same sentence.
+    Never raises.
+
+    >>> [(c.side, c.value, c.reference) for c in comparisons("expected 230 got 258 P-N")]
+    [('above', 258.0, 230.0)]
+    >>> [(c.side, c.value) for c in comparisons("208 svc reads 196 at idle, drops to 178")]
+    [('below', 196.0), ('below', 178.0)]
+    >>> [c.quantity for c in comparisons("metered 268V L1-L2 at the input (nominal 240)")]
+    ['voltage']
+    >>> comparisons("expected 230 got 233"), comparisons("4 units on a 240 supply")
+    ([], [])
+    """
+    if not isinstance(text, str) or not text:
+        return []
+    try:
+        return _comparisons(text)
+    except Exception:  # a field tool must not crash on odd input
+        return []
+
+
+def _comparisons(text: str) -> list[Comparison]:
+    out: list[Comparison] = []
+    for lo, hi in _sentence_bounds(text):
+        # the whole of "nominal 240" goes; of "208 svc" the number ("svc" says where)
+        refs = [
+            (m.span() if pattern is _REF_BEFORE else _value_span(m), n)
+            for pattern in (_REF_BEFORE, _REF_AFTER)
+            for m in pattern.finditer(text, lo, hi)
+            if (n := _number(m)) is not None and n[0] > 0
+        ]
+        if not refs:
+            continue
+        (r_lo, r_hi), (ref, ref_q) = refs[0]
+        values: list[tuple[tuple[int, int], tuple[float, str]]] = []
+        for pattern in (_VALUE_AFTER_VERB, _VALUE):
+            for m in pattern.finditer(text, lo, hi):
+                span = _value_span(m)
+                n = _number(m)
+                if n is None or any(a < span[1] and span[0] < b for (a, b), _n in refs):
+                    continue
+                if any(a < span[1] and span[0] < b for (a, b), _n in values):
+                    continue
+                values.append((span, n))
+        for span, (value, q) in sorted(values):
+            if q and ref_q and q != ref_q:
+                continue
+            if not _PLAUSIBLE[0] * ref <= value <= _PLAUSIBLE[1] * ref:
+                continue
+            if abs(value - ref) <= REFERENCE_TOLERANCE * ref:
+                continue
+            side = "above" if value > ref else "below"
+            out.append(Comparison(side, q or ref_q, value, ref, span, (r_lo, r_hi)))
+    return out

@@ -24,6 +24,7 @@ MODULES = [
     "engine.facts",
     "engine.outcomes",
     "engine.questions",
+    "engine.readings",
     "engine.observe",
     "kb.text",
     "kb.precedence",

@@ -32,6 +32,7 @@ CLASSES = {
     "went-away-by-itself.yaml": "fault that went away by itself",
     "unit-from-test-point.yaml": "unit inferred from a test point",
     "stated-cue.yaml": "stated cue",
+    "reading-against-stated-reference.yaml": "reading against the reference the report states",
 }
 
 
