@@ -62,6 +62,7 @@ class Text:
     remedy: str = ""
     basis: str = ""
     seen: str = ""  # what is observed when this cause holds ("if you see X, it means Y")
+    detail: str = ""  # what the items nested under a listed cause say about it
 
     @staticmethod
     def of(text: str, line_start: int, line_end: int | None = None) -> Text:
@@ -123,6 +124,11 @@ def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
         if c.seen and _norm(c.seen) not in (_norm(ident.text), _norm(cause.title)):
             seen = Text(c.seen, c.line_start, c.line_end)
             _evidence(state, cause, seen, "symptom", entry.strength, slug(c.seen))
+        note = c.notes or c.detail
+        if note and note == cause.notes:
+            # what the document says beside or under the cause explains it
+            said = Text(note, c.line_start, c.line_end)
+            _evidence(state, cause, said, "note", MEANING_STRENGTH, "note")
     for cause in causes:
         if _norm(cause.title) != _norm(ident.text):
             _evidence(state, cause, ident, "symptom", entry.strength, slug(ident.text))
@@ -189,7 +195,7 @@ def _cause(
         cause = state.new_cause(
             title,
             state.source(t.line_start, t.line_end),
-            notes=t.notes,
+            notes=t.notes or t.detail,
             remedy=t.remedy,
             prior_basis=t.basis or likelihood(state, title, entry.basis),
         )

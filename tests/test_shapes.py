@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from engine.diagnose import Diagnoser
 from ingest.pipeline import compile_paths
 from kb.schema import Cause, KnowledgeBase
 from tests.conftest import FIXTURES
@@ -120,3 +121,28 @@ def test_a_hedged_conclusion_weighs_less_than_a_stated_cause(tmp_path: Path) -> 
     stated = by_title["Gateway LED is red"]
     assert hedged.prior_basis == "may"
     assert hedged.prior < stated.prior
+
+
+def test_items_nested_under_a_listed_cause_explain_it(tmp_path: Path) -> None:
+    """A cause in a "possible causes" list with items nested under it: they say what
+    the cause is and how it shows, so they are its notes, cited, and a report in
+    their words finds it."""
+    doc = tmp_path / "solar-charging.md"
+    doc.write_text(
+        "# Solar charging FAQ\n\n## Troubleshooting\n\n### The car only charges at 6 A\n\n"
+        "Possible causes:\n\n"
+        "* Meter placement\n"
+        "  * The controller reads the grid meter to find the surplus.\n"
+        "  * If the charger's own draw is counted by that meter, the surplus it sees "
+        "is cancelled out by the charging itself.\n"
+        "* Not enough generation\n",
+        encoding="utf-8",
+    )
+    kb = compile_paths([doc])
+    by_title = {c.title: c for c in kb.causes}
+    placement = by_title["Meter placement"]
+    assert "counted by that meter" in placement.notes
+    notes = [e for e in kb.evidence if e.cause == placement.id and e.kind == "note"]
+    assert notes and notes[0].source.line_start == 9
+    d = Diagnoser(kb).diagnose("the grid meter counts the charger's own draw, surplus cancelled")
+    assert d.causes[0].cause.title == "Meter placement"

@@ -214,8 +214,10 @@ class _Reader:
             body.actions.append(Text(text, it.line_start, line_end, children))
             return None
         if role is not None:
-            self.add(body, role, Text(text, it.line_start, line_end))
-            # nested items explain their parent cause; nested actions are its sub-steps
+            # nested items explain their parent cause (its notes); nested actions are
+            # its sub-steps
+            detail = _nested_text(it) if role == "cause" else ""
+            self.add(body, role, Text(text, it.line_start, line_end, detail=detail))
             return None
         lead = self.sentence(body, Text(text, it.line_start, line_end))
         if lead is not None and it.children:
@@ -284,6 +286,11 @@ class _Reader:
                 return None
         lead = self.sentence(body, Text(text, b.line_start, b.line_end), current)
         return lead if lead is not None else default
+
+
+def _nested_text(it: Item) -> str:
+    """The text of an item's nested items, depth first."""
+    return " ".join(t for c in it.children for t in (strip_markup(c.text), _nested_text(c)) if t)
 
 
 def _children(sections: list[Section], i: int) -> list[Section]:
