@@ -10,6 +10,8 @@ genre), never from one document.
 (True, False)
 >>> r.is_imperative("Remember to set the charger to single-phase mode")
 True
+>>> r.is_imperative("You should twist the wires"), r.is_imperative("You should see a prompt")
+(True, False)
 >>> r.states_problem("If the adjustment values are not correct, you can reset them")
 True
 >>> r.is_led("Green slow blink"), r.is_led("Modem hardware failure")
@@ -132,6 +134,13 @@ def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w'])(?:{body})(?![\w'])")
 
 
+# "you should see a prompt", "you will get this output": what is expected, not an action
+_EXPECTED_OUTCOME = re.compile(
+    r"^you\s+(?:should|will|would|must)\s+(?:now\s+|then\s+|also\s+)?"
+    r"(?:see|hear|get|notice|receive|find|have)\b"
+)
+
+
 @dataclass(frozen=True)
 class Roles:
     """The compiled vocabulary (see kb/curated/roles.yaml)."""
@@ -213,8 +222,20 @@ class Roles:
             r"it\s+helps\s+to|make\s+sure\s+to|be\s+sure\s+to|remember\s+to|"
             r"(?:do\s+not|don't)\s+forget\s+to|it\s+is\s+important\s+to)\s+)?"
         )
+        # after advice ("you should", "make sure to", "remember to") any verb is what to
+        # do ("You should twist the pair"), but one of perceiving or having ("you
+        # should see this output" says what is expected)
+        advised = (
+            r"^(?:\d+[.)]\s*|[-*]\s*|\(?[a-z]\)\s*)?"
+            r"(?:(?:please|first|then|also|simply|just|now|finally|next|afterwards|"
+            r"or|and)[,:]?\s+)*"
+            r"(?:you\s+(?:should|must|need\s+to|have\s+to)|make\s+sure\s+to|be\s+sure\s+to|"
+            r"remember\s+to|(?:do\s+not|don't)\s+forget\s+to|it\s+is\s+important\s+to)"
+            r"\s+(?:(?:also|always|then|first|now)\s+)?(?!(?:see|hear|get|have|be|find|notice|"
+            r"receive|expect|know|now)\b)[a-z]{3,}\b"
+        )
         # "re-run", "re-check": the verb with its prefix
-        return re.compile(rf"{lead}(?:re-?)?(?:{body})(?![\w'])")
+        return re.compile(rf"{lead}(?:re-?)?(?:{body})(?![\w'])|{advised}")
 
     @functools.cached_property
     def _colour(self) -> re.Pattern[str]:
@@ -311,7 +332,7 @@ class Roles:
     @_memoised
     def is_imperative(self, text: str) -> bool:
         t = re.sub(r"^\W+", "", fold(text)).strip()
-        return bool(self._imperative.match(t))
+        return bool(self._imperative.match(t)) and not _EXPECTED_OUTCOME.match(t)
 
     @functools.cached_property
     def _consequence(self) -> re.Pattern[str]:
