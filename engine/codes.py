@@ -10,6 +10,8 @@ An unknown code is reported with the closest known ones, never dropped.
 'Error: Charger out of sync'
 >>> r = idx.resolve("BmsConectionLost"); (r.code, r.closest[:1])
 (None, ('BmsConnectionLost',))
+>>> idx.named_in("since Tuesday /Alarms/BmsConnectionLost = 2, and e12 once; lost the BMS")
+['BmsConnectionLost']
 """
 
 from __future__ import annotations
@@ -64,3 +66,22 @@ class CodeIndex:
                 return Resolution(given, inside[0])
         found = process.extract(g, self.codes, scorer=fuzz.WRatio, limit=3, score_cutoff=60)
         return Resolution(given, None, tuple(c for c, _s, _i in found))
+
+    def named_in(self, text: str) -> list[str]:
+        """The known codes a free text writes in a code's shape (``CamelCase`` of two
+        words or more, ``UPPER_SNAKE``, a letter-number code such as ``E12`` or
+        ``CX001``, or the last part of a path such as ``/Alarms/BmsConnectionLost``):
+        a plain word ("overload", "e12" in lower case) names no code."""
+        out: list[str] = []
+        for m in _CODE_SHAPED.finditer(text):
+            hit = self.by_key.get(_key(m.group(1)))
+            if hit is not None and hit not in out:
+                out.append(hit)
+        return out
+
+
+_CODE_SHAPED = re.compile(
+    r"(?<![\w.-])(?:/?[\w.-]+/)*"
+    r"([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{1,3}-?\d{1,4})"
+    r"(?![\w-])"
+)

@@ -25,7 +25,7 @@ from engine import outcomes
 from engine.codes import CodeIndex, Resolution
 from engine.facts import observation_facts
 from engine.history import History, history_contribs
-from engine.observe import OCPP16_ERROR_CODES, ErrorCodeObs, observe
+from engine.observe import OCPP16_ERROR_CODES, ErrorCodeObs, canonical_code, observe
 from engine.partition import Partition
 from engine.plan import Planner
 from engine.questions import told
@@ -250,7 +250,12 @@ class Diagnoser:
         obs = observe(
             text, self.lexicon, error, outcomes.default_vocabulary(), self.kb.serial_formats
         )
-        obs = replace(obs, error_codes=self._with_aliases(obs.error_codes))
+        # a known code written in the report in a code's shape ("/Alarms/BmsConnectionLost
+        # = 2") is named as --error names one
+        have = {c.code for c in obs.error_codes}
+        named = [canonical_code(c) for c in self.code_index.named_in(text)]
+        named = [c for c in named if c.code not in have]
+        obs = replace(obs, error_codes=self._with_aliases((*obs.error_codes, *named)))
         codes = [c.code for c in obs.error_codes]
         part = self.partition(self.partition_key(model, codes))
         facts = observation_facts(obs, part, self.lexicon, answered)

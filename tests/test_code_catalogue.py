@@ -65,6 +65,31 @@ def test_chargex_code_is_diagnosed_like_a_station_code(seed_kb: KnowledgeBase) -
     assert d.diagnose("", "cx025").causes[0].cause.title == "The latch on the connector is broken"
 
 
+def test_a_known_code_written_in_the_report_is_named(tmp_path: Path) -> None:
+    """A code of the knowledge base written in a code's shape inside the report (a
+    ``CamelCase`` alarm, here as the last part of a path) counts as the code itself,
+    shown as error-code evidence; the same words in plain lower case name no code."""
+    from ingest.pipeline import compile_paths
+
+    doc = tmp_path / "battery-alarms.md"
+    doc.write_text(
+        "# Battery alarms\n\n"
+        "| Alarm | Meaning | Cause | Action |\n|---|---|---|---|\n"
+        "| `BatteryLinkLost` | Battery communication lost | Bus cable unplugged "
+        "| Check the bus cable |\n"
+        "| `CellTooHot` | Cell temperature high | Fan failure | Check the fan |\n",
+        encoding="utf-8",
+    )
+    d = Diagnoser(compile_paths([doc]))
+    r = d.diagnose("since the electrician was in, /Alarms/BatteryLinkLost = 2, values frozen")
+    assert [c.code for c in r.observation.error_codes] == ["BatteryLinkLost"]
+    top = r.causes[0]
+    assert top.cause.title == "Bus cable unplugged"
+    assert any(e.reason == "error code" for e in top.evidence)
+    plain = d.diagnose("since the electrician was in, the battery link lost, values frozen")
+    assert not plain.observation.error_codes
+
+
 def test_unknown_code_is_shown_as_unknown_with_the_closest(seed_kb: KnowledgeBase) -> None:
     r = Diagnoser(seed_kb).diagnose("station faulted", "CX099")
     (warning,) = r.warnings
