@@ -256,6 +256,7 @@ class _Reader:
                 body.codes.extend(
                     c for c in codes_in(b.content) if STATION.fullmatch(c) or SNAKE.fullmatch(c)
                 )
+                _commands(body, b)
 
     def paragraph(
         self, body: _Body, b: Block, current: Role | None, default: Role | None
@@ -286,6 +287,22 @@ class _Reader:
                 return None
         lead = self.sentence(body, Text(text, b.line_start, b.line_end), current)
         return lead if lead is not None else default
+
+
+MAX_COMMAND_LINES = 8
+
+
+def _commands(body: _Body, b: Block) -> None:
+    """A code block right after an instruction ("You can set a new password via the
+    command line." + the commands): its lines are the instruction's sub-steps."""
+    if not body.actions:
+        return
+    last = body.actions[-1]
+    if not 0 <= b.line_start - last.line_end <= 2:
+        return  # not the text just before the block
+    lines = [ln.strip() for ln in b.content.splitlines() if ln.strip()]
+    if 0 < len(lines) <= MAX_COMMAND_LINES:
+        body.actions[-1] = replace(last, children=(*last.children, *lines), line_end=b.line_end)
 
 
 def _nested_text(it: Item) -> str:
