@@ -124,9 +124,10 @@ def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
         if c.seen and _norm(c.seen) not in (_norm(ident.text), _norm(cause.title)):
             seen = Text(c.seen, c.line_start, c.line_end)
             _evidence(state, cause, seen, "symptom", entry.strength, slug(c.seen))
-        note = c.notes or c.detail
-        if note and note == cause.notes:
-            # what the document says beside or under the cause explains it
+        note = _observable_part(state, c.notes or c.detail)
+        if note and (c.notes or c.detail) == cause.notes:
+            # what the document says beside or under the cause explains it (what to
+            # do about it is no evidence: "trip hazard, replace immediately")
             said = Text(note, c.line_start, c.line_end)
             _evidence(state, cause, said, "note", MEANING_STRENGTH, "note")
     for cause in causes:
@@ -141,6 +142,17 @@ def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
     for n, action in enumerate(entry.actions, 1):
         _action(state, entry, action, n, causes)
     return causes
+
+
+_NOTE_PARTS = re.compile(r"\s*(?:[,;]|\s[\u2014\u2013-]\s|(?<=[a-z0-9)])\.\s+(?=[A-Z]))\s*")
+
+
+def _observable_part(state: IngestState, note: str) -> str:
+    """A note without the parts that say what to do ("ChargePoint manages SIM —
+    contact ChargePoint NOC" -> "ChargePoint manages SIM")."""
+    parts = [p for p in _NOTE_PARTS.split(note) if p.strip()]
+    kept = [p for p in parts if not state.roles.is_imperative(p)]
+    return ", ".join(kept) if len(kept) < len(parts) else note
 
 
 def _error_code(state: IngestState, code: str, entry: FaultEntry) -> None:
