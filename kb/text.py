@@ -446,10 +446,13 @@ def _lexicon_pattern(pairs: tuple[tuple[str, str], ...]) -> re.Pattern[str] | No
     return re.compile(rf"(?<![a-z0-9])(?:{alts})(?![a-z0-9])")
 
 
-# "14 units", "all the stations", "others": more than the one station reported on
+# "14 units", "all the stations", "others", "5 CT4000s" (a model in the plural): more
+# than the one station reported on
 _MANY = re.compile(
     r"\b(?:\d+|two|three|four|five|six|several|many|multiple|all(?:\s+the)?|every|whole|"
-    r"entire|other|neighbou?ring|nearby)\s+(?:\S+\s+){0,2}?stations?\b|\bothers\b"
+    r"entire|other|neighbou?ring|nearby)\s+(?:\S+\s+){0,2}?stations?\b|\bothers\b|"
+    r"\b(?:[2-9]|\d{2,}|two|three|four|five|six|several|many|multiple|all(?:\s+the)?)\s+"
+    r"[a-z]+-?\d+[a-z0-9-]*s\b"
 )
 
 
