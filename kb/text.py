@@ -448,10 +448,16 @@ def _lexicon_pattern(pairs: tuple[tuple[str, str], ...]) -> re.Pattern[str] | No
 
 # "14 units", "all the stations", "others", "5 CT4000s" (a model in the plural): more
 # than the one station reported on
+# (a number that names one: "lot 4 charger", "bay 2 unit", "#3 station")
+_NAMING = r"(?<!lot )(?<!bay )(?<!stall )(?<!port )(?<!site )(?<!spot )(?<!no )(?<!nr )(?<!#)"
 _MANY = re.compile(
-    r"\b(?:\d+|two|three|four|five|six|several|many|multiple|all(?:\s+the)?|every|whole|"
+    r"\b"
+    + _NAMING
+    + r"(?:\d+|two|three|four|five|six|several|many|multiple|all(?:\s+the)?|every|whole|"
     r"entire|other|neighbou?ring|nearby)\s+(?:\S+\s+){0,2}?stations?\b|\bothers\b|"
-    r"\b(?:[2-9]|\d{2,}|two|three|four|five|six|several|many|multiple|all(?:\s+the)?)\s+"
+    r"\b"
+    + _NAMING
+    + r"(?:[2-9]|\d{2,}|two|three|four|five|six|several|many|multiple|all(?:\s+the)?)\s+"
     r"[a-z]+-?\d+[a-z0-9-]*s\b"
 )
 

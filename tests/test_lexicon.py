@@ -124,3 +124,21 @@ def test_scoped_phrase_keeps_its_meaning_elsewhere(entry: LexiconEntry, phrase: 
         scoped = reading(f"the {o} is {entry.canonical}", LEXICON)
         if got == scoped:
             pytest.fail(f"{phrase!r} reads as {entry.canonical!r} about the {o}")
+
+
+@pytest.mark.parametrize(
+    ("text", "many"),
+    [
+        ("4 chargers went offline at once", True),
+        ("5 CT4000s across town are down", True),
+        ("the others are fine", True),
+        ("the lot 4 charger is offline", False),
+        ("bay 2 unit will not start", False),
+        ("one CT4000 is down", False),
+    ],
+)
+def test_more_than_one_station(text: str, many: bool) -> None:
+    """A count of stations (or of a model, in the plural) is about the other
+    stations too; a number that names one ("lot 4", "bay 2") is not."""
+    said = {o for c in clauses(text, LEXICON) for o in c.objects}
+    assert ("other stations" in said) is many, said
