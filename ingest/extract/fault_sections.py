@@ -374,8 +374,12 @@ def _entry(
     for label, variant in body.variants:
         name = label.text
         first = label.line_start
-        if shape_of(name, state.roles) is None and not state.roles.is_fault_phrase(name):
-            name = f"{title} ({name})"  # "Ladekabel sitter fast (Easee)": heading and label
+        if (
+            shape_of(name, state.roles) is None and not state.roles.is_fault_phrase(name)
+        ) or re.search(r"\s[\u2013\u2014-]\s", name):
+            # "Ladekabel sitter fast (Easee)", "Laderen lyser rodt (Easee - Rodt lys)":
+            # the heading names the fault, the label the model it is seen on
+            name = f"{title} ({name})"
             first = line
         v = _identifier(state, name, label.line_start, variant, troubleshooting)
         v.identifier = Text(name, first, label.line_end)
@@ -455,7 +459,9 @@ def run(state: IngestState) -> None:
             continue
         # labels alone ("**Action:**" under a list of codes) need a cause beside them
         labelled = body.labelled and bool(body.causes)
-        if not (faultish or labelled or (context and body.structured)):
+        # "**Easee - red light:**" + what to do: the fault on each model, structured
+        variants = any(v.causes or v.actions for _label, v in body.variants)
+        if not (faultish or labelled or (context and (body.structured or variants))):
             continue
         if (
             not body.causes
