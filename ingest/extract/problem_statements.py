@@ -171,21 +171,37 @@ def _narrative(state: IngestState, sec: Section) -> bool:
 def _procedure_after(state: IngestState, sec: Section, line: int) -> Block | None:
     """ "If the values are not correct, you can reset them. Procedure: 1. ...": the
     numbered list a lead ("Procedure:", "Steps:") introduces right after the
-    paragraph stating the problem says what to do about it."""
+    paragraph stating the problem says what to do about it; so does a numbered list
+    of instructions after a lead-in ending in a colon ("An example for Let's
+    Encrypt:") or right after the paragraph."""
     blocks = sec.blocks
-    for i, b in enumerate(blocks[:-2]):
+    for i, b in enumerate(blocks[:-1]):
         if b.line_start != line or b.kind != "paragraph":
             continue
-        lead, then = blocks[i + 1], blocks[i + 2]
-        said = analyse(lead.text, state.roles) if lead.kind == "paragraph" else None
-        if said is None or said.kind != "lead" or said.role != "action":
-            return None
+        lead = blocks[i + 1]
+        then = blocks[i + 2] if lead.kind == "paragraph" and i + 2 < len(blocks) else lead
         if then.kind != "list" or not then.items:
             return None
         if state.is_claimed(then.line_start, then.line_end):
             return None
-        return then
+        if then is lead:
+            return then if _instructions(state, then) else None
+        said = analyse(lead.text, state.roles)
+        if said.kind == "lead" and said.role == "action":
+            return then
+        if lead.text.rstrip().endswith(":") and _instructions(state, then):
+            return then
+        return None
     return None
+
+
+def _instructions(state: IngestState, b: Block) -> bool:
+    """A numbered list of two or more items, most of them saying what to do."""
+    items = b.items
+    if len(items) < 2 or not items[0].ordered:
+        return False
+    told = sum(state.roles.is_imperative(strip_markup(it.text)) for it in items)
+    return 2 * told > len(items)
 
 
 def run(state: IngestState) -> None:
