@@ -587,9 +587,10 @@ class Comparison:
     reference_span: tuple[int, int]  # the reference number (and its unit)
 
 
+MAX_COMPARED = 12  # values per sentence
 REFERENCE_TOLERANCE = 0.05  # within 5 % of what it should be is what it should be
 _PLAUSIBLE = (0.5, 1.5)  # a number further from the reference measures something else
-_NUM_UNIT = rf"(?P<num>[-+]?{_NUM})(?:\s*(?P<unit>{UNIT_PATTERN})(?![a-zA-Z0-9]))?"
+_NUM_UNIT = rf"(?<![\w.,])(?P<num>[-+]?{_NUM})(?:\s*(?P<unit>{UNIT_PATTERN})(?![a-zA-Z0-9]))?"
 _REF_BEFORE = re.compile(
     r"\b(?:expected|expecting|expect|should\s+be|supposed\s+to\s+be|nominal(?:ly)?|"
     r"rated(?:\s+at)?|spec(?:ified)?)\s*(?:(?:is|of|at|about|around|~|:|=)\s*)?" + _NUM_UNIT,
@@ -673,6 +674,8 @@ def _comparisons(text: str) -> list[Comparison]:
                 if any(a < span[1] and span[0] < b for (a, b), _n in values):
                     continue
                 values.append((span, n))
+                if len(values) >= MAX_COMPARED:
+                    break  # a sentence of numbers is a table pasted in, not a report
         for span, (value, q) in sorted(values):
             if q and ref_q and q != ref_q:
                 continue
