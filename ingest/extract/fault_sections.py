@@ -180,8 +180,9 @@ class _Reader:
                 Text(then.text if then.kind != "description" else st.text, t.line_start, t.line_end)
             )
         elif self.roles.states_problem(st.text):
-            # "if multiple interfaces are present, the wrong address is fetched"
-            body.causes.append(cond)
+            # "if multiple interfaces are present, the wrong address is fetched": the
+            # condition is the cause, what it brings about is seen when it holds
+            body.causes.append(replace(cond, seen=st.text))
         elif wrong:
             body.causes.append(cond)
 
