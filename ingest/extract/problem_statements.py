@@ -226,7 +226,11 @@ def run(state: IngestState) -> None:
             procedure = _procedure_after(state, sec, line)
             if procedure is not None:
                 entry.actions.extend(
-                    Text(strip_markup(it.text), it.line_start, it.line_start)
+                    Text(
+                        strip_markup(it.text),
+                        it.line_start,
+                        max([it.line_start, *(ln.number for ln in it.lines)]),
+                    )
                     for it in procedure.items
                 )
             faults.emit(state, entry)
