@@ -27,6 +27,7 @@ SEED_FLOORS = {
     "seed-6.yaml": (0.57, 0.67),
     "seed-7.yaml": (0.66, 0.75),
     "seed-8.yaml": (0.53, 0.66),
+    "seed-9.yaml": (0.57, 0.70),
 }
 CORPUS_FLOORS = {
     "corpus-1.yaml": (0.37, 0.47),
@@ -37,6 +38,7 @@ CORPUS_FLOORS = {
     "corpus-6.yaml": (0.35, 0.48),
     "corpus-7.yaml": (0.32, 0.40),
     "corpus-8.yaml": (0.44, 0.52),
+    "corpus-9.yaml": (0.52, 0.64),
 }
 
 
