@@ -44,9 +44,22 @@ _MARKUP = re.compile(r"[*`]+")
 _SPACE = re.compile(r"\s+")
 
 
+# an attribute list after a link or span (Python-Markdown, kramdown): "{target=_blank}",
+# "{: .note #id}"
+_ATTRS = re.compile(
+    r"\{:?\s*(?:[.#][\w-]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s}]+))"
+    r"(?:\s+(?:[.#][\w-]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s}]+)))*\s*\}"
+)
+
+
 @functools.lru_cache(maxsize=65536)
 def strip_markup(text: str) -> str:
-    return _SPACE.sub(" ", _MARKUP.sub("", text)).strip()
+    """Text without emphasis, code marks and attribute lists.
+
+    >>> strip_markup("Please see **tbnobody#719**{target=_blank} and `pio run`")
+    'Please see tbnobody#719 and pio run'
+    """
+    return _SPACE.sub(" ", _MARKUP.sub("", _ATTRS.sub("", text))).strip()
 
 
 def codes_in(text: str, *, camel: bool = False) -> list[str]:
