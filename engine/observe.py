@@ -147,7 +147,9 @@ def _strip_readings(text: str, readings: list[Reading], compared: Sequence[Compa
         edits += [(c.span, f" {word} "), (c.reference_span, " ")]
     for r in readings:
         if not any(a < r.span[1] and r.span[0] < b for (a, b), _w in edits):
-            edits.append((r.span, " , "))
+            # a time is part of what it says ("fault 20 min into charging"); a meter
+            # reading stands apart from the words around it
+            edits.append((r.span, " " if r.quantity == "duration" else " , "))
     out = text
     for (a, b), word in sorted(set(edits), key=lambda e: -e[0][0]):
         out = out[:a] + word + out[b:]

@@ -160,3 +160,12 @@ def test_a_serial_is_read_by_the_shape_its_manual_gives(tmp_path: Path) -> None:
     assert (dated.serial, dated.generation) == ("WB-3127", 3)
     other = d.diagnose("display dark, serial CT4G-21847").observation
     assert (other.serial, other.generation) == ("", None)
+
+
+def test_a_time_stays_in_its_clause_and_a_reading_stands_apart(diagnoser: Diagnoser) -> None:
+    """ "isolation fault 20 min into charging" is one clause (a time is part of what it
+    says); "PP-PE 480 cable looks fine" is two (a meter reading stands apart)."""
+    timed = observe("isolation fault 20 min into charging", diagnoser.lexicon)
+    assert len(timed.clauses) == 1 and [r.quantity for r in timed.readings] == ["duration"]
+    read = observe("PP-PE 480 ohm cable looks fine", diagnoser.lexicon)
+    assert len(read.clauses) == 1 and read.clauses[0].text.startswith("cable")
