@@ -124,8 +124,9 @@ def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
         if c.seen and _norm(c.seen) not in (_norm(ident.text), _norm(cause.title)):
             seen = Text(c.seen, c.line_start, c.line_end)
             _evidence(state, cause, seen, "symptom", entry.strength, slug(c.seen))
-        note = _observable_part(state, c.notes or c.detail)
-        if note and (c.notes or c.detail) == cause.notes:
+        said = c.notes or c.detail or _first_sentence(c.text)[1]
+        note = _observable_part(state, said)
+        if note and said == cause.notes:
             # what the document says beside or under the cause explains it (what to
             # do about it is no evidence: "trip hazard, replace immediately")
             said = Text(note, c.line_start, c.line_end)
@@ -180,6 +181,12 @@ def _error_code(state: IngestState, code: str, entry: FaultEntry) -> None:
     state.spans.append(Span(ident.line_start, ident.line_end, rid, "code", code))
 
 
+def _first_sentence(text: str) -> tuple[str, str]:
+    """A cause's text as its name (the first sentence) and the rest, which explains it."""
+    parts = re.split(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])", text.strip(), maxsplit=1)
+    return parts[0].strip().rstrip(".;:,"), (parts[1].strip() if len(parts) > 1 else "")
+
+
 def _cause(
     state: IngestState,
     t: Text,
@@ -188,8 +195,7 @@ def _cause(
     kind: str = "stated",
 ) -> Cause:
     # a cause is named by its first sentence; the rest of the text explains it
-    title = re.split(r"(?<=[a-z0-9)])\.\s+(?=[A-Z])", t.text.strip(), maxsplit=1)[0]
-    title = title.strip().rstrip(".;:,")
+    title, rest = _first_sentence(t.text)
     # "Raised when the board exceeds 85 °C": the condition is the cause
     title = _TRIGGERED.sub("", title) or title
     if title[:1].islower():
@@ -207,7 +213,7 @@ def _cause(
         cause = state.new_cause(
             title,
             state.source(t.line_start, t.line_end),
-            notes=t.notes or t.detail,
+            notes=t.notes or t.detail or rest,
             remedy=t.remedy,
             prior_basis=t.basis or likelihood(state, title, entry.basis),
         )

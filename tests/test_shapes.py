@@ -146,3 +146,22 @@ def test_items_nested_under_a_listed_cause_explain_it(tmp_path: Path) -> None:
     assert notes and notes[0].source.line_start == 9
     d = Diagnoser(kb).diagnose("the grid meter counts the charger's own draw, surplus cancelled")
     assert d.causes[0].cause.title == "Meter placement"
+
+
+def test_the_sentences_after_a_cause_name_explain_it(tmp_path: Path) -> None:
+    """A listed cause of several sentences is named by the first; the rest are its
+    notes and evidence for it, cited at its line."""
+    doc = tmp_path / "meter-faq.md"
+    doc.write_text(
+        "# Meter FAQ\n\n## Troubleshooting\n\n### Connection refused\n\nPossible causes:\n\n"
+        "* The port is set wrongly in the configuration.\n"
+        "* The meter may have reached its maximum number of connections. Other "
+        "clients such as a home automation system must disconnect first.\n",
+        encoding="utf-8",
+    )
+    kb = compile_paths([doc])
+    limit = next(c for c in kb.causes if c.title.startswith("The meter may have reached"))
+    assert limit.title.endswith("maximum number of connections")
+    assert "home automation system must disconnect" in limit.notes
+    notes = [e for e in kb.evidence if e.cause == limit.id and e.kind == "note"]
+    assert [e.source.line_start for e in notes] == [limit.source.line_start]
