@@ -129,8 +129,8 @@ def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
         if note and said == cause.notes:
             # what the document says beside or under the cause explains it (what to
             # do about it is no evidence: "trip hazard, replace immediately")
-            said = Text(note, c.line_start, c.line_end)
-            _evidence(state, cause, said, "note", MEANING_STRENGTH, "note")
+            text = Text(note, c.line_start, c.line_end)
+            _evidence(state, cause, text, "note", MEANING_STRENGTH, "note")
     for cause in causes:
         if _norm(cause.title) != _norm(ident.text):
             _evidence(state, cause, ident, "symptom", entry.strength, slug(ident.text))
