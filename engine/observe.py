@@ -134,6 +134,7 @@ def canonical_code(code: str) -> ErrorCodeObs:
 
 # what a value against a stated reference says, in words a manual uses for it
 _SIDE = {"above": "above nominal", "below": "below nominal"}
+_IN_CLAUSE = frozenset({"duration", "current"})
 _QUANTITY_WORD = {"voltage": "voltage", "current": "current", "resistance": "resistance"}
 
 
@@ -147,9 +148,10 @@ def _strip_readings(text: str, readings: list[Reading], compared: Sequence[Compa
         edits += [(c.span, f" {word} "), (c.reference_span, " ")]
     for r in readings:
         if not any(a < r.span[1] and r.span[0] < b for (a, b), _w in edits):
-            # a time is part of what it says ("fault 20 min into charging"); a meter
-            # reading stands apart from the words around it
-            edits.append((r.span, " " if r.quantity == "duration" else " , "))
+            # a time or a current is part of what it says ("fault 20 min into
+            # charging", "dropped the car to 6A until ..."); a meter reading of a
+            # voltage or a resistance stands apart from the words around it
+            edits.append((r.span, " " if r.quantity in _IN_CLAUSE else " , "))
     out = text
     for (a, b), word in sorted(set(edits), key=lambda e: -e[0][0]):
         out = out[:a] + word + out[b:]

@@ -163,9 +163,12 @@ def test_a_serial_is_read_by_the_shape_its_manual_gives(tmp_path: Path) -> None:
 
 
 def test_a_time_stays_in_its_clause_and_a_reading_stands_apart(diagnoser: Diagnoser) -> None:
-    """ "isolation fault 20 min into charging" is one clause (a time is part of what it
-    says); "PP-PE 480 cable looks fine" is two (a meter reading stands apart)."""
+    """ "isolation fault 20 min into charging" is one clause (a time or a current is part
+    of what it says); "PP-PE 480 cable looks fine" is two (a meter reading stands
+    apart)."""
     timed = observe("isolation fault 20 min into charging", diagnoser.lexicon)
     assert len(timed.clauses) == 1 and [r.quantity for r in timed.readings] == ["duration"]
+    limited = observe("the EVSE dropped the car to 6A until the broker was back", diagnoser.lexicon)
+    assert len(limited.clauses) == 1 and [r.quantity for r in limited.readings] == ["current"]
     read = observe("PP-PE 480 ohm cable looks fine", diagnoser.lexicon)
     assert len(read.clauses) == 1 and read.clauses[0].text.startswith("cable")
