@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from ingest.identifiers import strip_markup
-from ingest.link import likelihood, names_nothing, tidy
+from ingest.link import likelihood, names_nothing, points_elsewhere, tidy
 from ingest.state import IngestState, Span
 from kb.schema import Cause, CodeShape, ErrorCode, Evidence, Step, Symptom, slug
 from kb.text import containment, terms
@@ -121,7 +121,11 @@ def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
         stand_in = entry.meaning[0] if entry.meaning else ident
         causes.append(_cause(state, stand_in, entry, codes, kind="fault"))
     for c, cause in zip(named, causes, strict=False):
-        if c.seen and _norm(c.seen) not in (_norm(ident.text), _norm(cause.title)):
+        if (
+            c.seen
+            and _norm(c.seen) not in (_norm(ident.text), _norm(cause.title))
+            and not points_elsewhere(c.seen)
+        ):
             seen = Text(c.seen, c.line_start, c.line_end)
             _evidence(state, cause, seen, "symptom", entry.strength, slug(c.seen))
         said = c.notes or c.detail or _first_sentence(c.text)[1]

@@ -100,6 +100,22 @@ def names_nothing(phrase: str) -> bool:
     return first.lower() in _VERB_FIRST and not first.isupper() and "?" not in title
 
 
+# what only points at another sentence ("this is done", "it happens")
+_POINTS_ELSEWHERE = re.compile(
+    r"(?:this|that|it|these|those)\s+(?:is|are|was|were|has\s+been|happens|happened|"
+    r"occurs|occurred)(?:\s+\w+)?"
+)
+
+
+def points_elsewhere(phrase: str) -> bool:
+    """A short phrase whose subject is a pronoun and which says nothing itself.
+
+    >>> points_elsewhere("This is done"), points_elsewhere("This is a wiring fault here")
+    (True, False)
+    """
+    return _POINTS_ELSEWHERE.fullmatch(phrase.strip().rstrip(".").lower()) is not None
+
+
 # likelihood wording in a cause's own text ("(unlikely)", "rare", "most likely"), and
 # a conclusion the manual hedges ("the connection may have just dropped"; "could not
 # be locked" states a fact)
