@@ -17,28 +17,30 @@ from tests.conftest import FIXTURES
 from tests.generality import TRUTH_DIR, evaluate
 
 BLIND = FIXTURES / "blind"
-# (top-1, top-3), a couple of cases below the figures of 2026-12-02
+# (top-1, top-3), a couple of cases below the figures of 2026-12-02 (fifth session)
 SEED_FLOORS = {
     "seed-1.yaml": (0.72, 0.87),
     "seed-2.yaml": (0.83, 0.91),
     "seed-3.yaml": (0.69, 0.84),
-    "seed-4.yaml": (0.42, 0.53),
-    "seed-5.yaml": (0.37, 0.51),
-    "seed-6.yaml": (0.57, 0.67),
-    "seed-7.yaml": (0.66, 0.75),
-    "seed-8.yaml": (0.53, 0.66),
+    "seed-4.yaml": (0.51, 0.67),
+    "seed-5.yaml": (0.51, 0.67),
+    "seed-6.yaml": (0.60, 0.73),
+    "seed-7.yaml": (0.68, 0.80),
+    "seed-8.yaml": (0.61, 0.78),
     "seed-9.yaml": (0.57, 0.70),
+    "seed-10.yaml": (0.55, 0.73),
 }
 CORPUS_FLOORS = {
-    "corpus-1.yaml": (0.37, 0.47),
-    "corpus-2.yaml": (0.48, 0.62),
-    "corpus-3.yaml": (0.47, 0.64),
-    "corpus-4.yaml": (0.44, 0.58),
-    "corpus-5.yaml": (0.38, 0.55),
-    "corpus-6.yaml": (0.35, 0.48),
-    "corpus-7.yaml": (0.32, 0.40),
-    "corpus-8.yaml": (0.44, 0.52),
+    "corpus-1.yaml": (0.47, 0.57),
+    "corpus-2.yaml": (0.56, 0.69),
+    "corpus-3.yaml": (0.52, 0.71),
+    "corpus-4.yaml": (0.52, 0.63),
+    "corpus-5.yaml": (0.42, 0.61),
+    "corpus-6.yaml": (0.55, 0.68),
+    "corpus-7.yaml": (0.41, 0.53),
+    "corpus-8.yaml": (0.47, 0.59),
     "corpus-9.yaml": (0.52, 0.64),
+    "corpus-10.yaml": (0.44, 0.57),
 }
 
 
