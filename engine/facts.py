@@ -5,16 +5,17 @@ tried, a fault that went away by itself, and the manuals' context cues."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine import outcomes, rules
 from engine.match import MatchResult, Observable
 from engine.observe import Observation
 from engine.partition import Partition
 from engine.readings import bare_readings
-from kb.text import Lexicon, apply_lexicon, words
+from kb.text import Clause, Lexicon, apply_lexicon, words
 
 ANSWER_SLOT = 10_000  # clause index of answered questions, apart from the text's clauses
 
@@ -57,6 +58,7 @@ def observation_facts(
     facts: list[object] = []
     seen: set[str] = set()
     matched = part.matcher.match(obs.clauses)
+    matched = [*matched, *_across_clauses(obs.text, obs.clauses, matched, part)]
     replies: list[tuple[Observable, bool]] = []
     per_clause: dict[int, tuple[str, list[tuple[str, float, bool]]]] = {}
     for m in matched:
@@ -104,6 +106,57 @@ def observation_facts(
         facts.append(rules.resolved_fact(obs.text))
     facts += _context(obs.text, part, lexicon)
     return ObservationFacts(tuple(facts), frozenset(seen), tuple(matched), tuple(replies))
+
+
+PAIR_SLOT = 500  # slots of two neighbouring clauses read together
+
+
+def _spanning(text: str, first: str, second: str) -> str:
+    """The report's own words from one clause to the next (what the explanation
+    quotes), or the two clauses when the report does not hold them in order.
+
+    >>> _spanning("retracts fine but sessions fail", "retracts fine", "sessions fail")
+    'retracts fine but sessions fail'
+    """
+    low = text.lower()
+    a = low.find(first.lower())
+    b = low.find(second.lower(), a + len(first)) if a >= 0 else -1
+    return text[a : b + len(second)] if a >= 0 and b >= 0 else f"{first}, {second}"
+
+
+def _across_clauses(
+    text: str, said: Sequence[Clause], matched: Sequence[MatchResult], part: Partition
+) -> list[MatchResult]:
+    """Two neighbouring clauses read as one ("the mqtt plugin of my meter" + "evcc
+    says outdated all the time"): the texts the pair meets that neither clause met
+    alone, so nothing counts twice."""
+    if len(said) < 2:
+        return []
+    met: dict[int, set[str]] = {}
+    for m in matched:
+        met.setdefault(m.obs_index, set()).add(m.observable.text)
+    pairs = [
+        replace(
+            a,
+            text=_spanning(text, a.text, b.text),
+            terms=a.terms | b.terms,
+            objects=a.objects | b.objects,
+            denied=a.denied | b.denied,
+            fault=a.fault or b.fault,
+            negated=a.negated or b.negated,
+            cued=a.cued or b.cued,
+        )
+        for a, b in itertools.pairwise(said)
+    ]
+    out = []
+    for m in part.matcher.match(pairs):
+        i = m.obs_index
+        if m.observable.text in met.get(i, set()) | met.get(i + 1, set()):
+            continue
+        if m.observable.kind == "step":
+            continue  # a sub-step is looked at clause by clause (and cites its step)
+        out.append(replace(m, obs_index=PAIR_SLOT + i))
+    return out
 
 
 def _context(text: str, part: Partition, lexicon: Lexicon) -> list[object]:
