@@ -104,18 +104,24 @@ def test_every_shape_fixture_is_listed() -> None:
     assert sorted(p.name for p in SHAPES.glob("*.md")) == sorted(c["file"] for c in CASES)
 
 
+def _compiled(tmp_path: Path, name: str, text: str) -> KnowledgeBase:
+    """The knowledge base of one document written for a test."""
+    doc = tmp_path / name
+    doc.write_text(text, encoding="utf-8")
+    return compile_paths([doc])
+
+
 def test_a_hedged_conclusion_weighs_less_than_a_stated_cause(tmp_path: Path) -> None:
     """ "The connection may have just dropped" is a possibility the manual offers, not a
     cause it states: its prior is the hedged wording's (kb/curated/priors.yaml)."""
-    doc = tmp_path / "gateway.md"
-    doc.write_text(
+    kb = _compiled(
+        tmp_path,
+        "gateway.md",
         "# Gateway troubleshooting\n\n## Remote triage\n\n"
         "1. Check the **Last seen** time. If it was less than 10 minutes ago, "
         "the connection may have just dropped — wait and monitor.\n"
         "2. If the gateway LED is red, the fuse is blown. Replace the fuse.\n",
-        encoding="utf-8",
     )
-    kb = compile_paths([doc])
     by_title = {c.title: c for c in kb.causes}
     hedged = by_title["Connection may have just dropped"]
     stated = by_title["Gateway LED is red"]
@@ -127,8 +133,9 @@ def test_items_nested_under_a_listed_cause_explain_it(tmp_path: Path) -> None:
     """A cause in a "possible causes" list with items nested under it: they say what
     the cause is and how it shows, so they are its notes, cited, and a report in
     their words finds it."""
-    doc = tmp_path / "solar-charging.md"
-    doc.write_text(
+    kb = _compiled(
+        tmp_path,
+        "solar-charging.md",
         "# Solar charging FAQ\n\n## Troubleshooting\n\n### The car only charges at 6 A\n\n"
         "Possible causes:\n\n"
         "* Meter placement\n"
@@ -136,9 +143,7 @@ def test_items_nested_under_a_listed_cause_explain_it(tmp_path: Path) -> None:
         "  * If the charger's own draw is counted by that meter, the surplus it sees "
         "is cancelled out by the charging itself.\n"
         "* Not enough generation\n",
-        encoding="utf-8",
     )
-    kb = compile_paths([doc])
     by_title = {c.title: c for c in kb.causes}
     placement = by_title["Meter placement"]
     assert "counted by that meter" in placement.notes
@@ -151,15 +156,14 @@ def test_items_nested_under_a_listed_cause_explain_it(tmp_path: Path) -> None:
 def test_the_sentences_after_a_cause_name_explain_it(tmp_path: Path) -> None:
     """A listed cause of several sentences is named by the first; the rest are its
     notes and evidence for it, cited at its line."""
-    doc = tmp_path / "meter-faq.md"
-    doc.write_text(
+    kb = _compiled(
+        tmp_path,
+        "meter-faq.md",
         "# Meter FAQ\n\n## Troubleshooting\n\n### Connection refused\n\nPossible causes:\n\n"
         "* The port is set wrongly in the configuration.\n"
         "* The meter may have reached its maximum number of connections. Other "
         "clients such as a home automation system must disconnect first.\n",
-        encoding="utf-8",
     )
-    kb = compile_paths([doc])
     limit = next(c for c in kb.causes if c.title.startswith("The meter may have reached"))
     assert limit.title.endswith("maximum number of connections")
     assert "home automation system must disconnect" in limit.notes
