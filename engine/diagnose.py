@@ -250,7 +250,7 @@ class Diagnoser:
         obs = observe(
             text, self.lexicon, error, outcomes.default_vocabulary(), self.kb.serial_formats
         )
-        # a known code written in the report in a code's shape ("/Alarms/BmsConnectionLost
+        # a known code written in the report in a code's shape ("/Alarms/BatteryLinkLost
         # = 2") is named as --error names one
         have = {c.code for c in obs.error_codes}
         named = [canonical_code(c) for c in self.code_index.named_in(text)]

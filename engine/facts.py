@@ -127,7 +127,7 @@ def _spanning(text: str, first: str, second: str) -> str:
 def _across_clauses(
     text: str, said: Sequence[Clause], matched: Sequence[MatchResult], part: Partition
 ) -> list[MatchResult]:
-    """Two neighbouring clauses read as one ("the mqtt plugin of my meter" + "evcc
+    """Two neighbouring clauses read as one ("the mqtt plugin of my meter" + "the app
     says outdated all the time"): the texts the pair meets that neither clause met
     alone, so nothing counts twice."""
     if len(said) < 2:

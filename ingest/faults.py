@@ -153,8 +153,8 @@ _NOTE_PARTS = re.compile(r"\s*(?:[,;]|\s[\u2014\u2013-]\s|(?<=[a-z0-9)])\.\s+(?=
 
 
 def _observable_part(state: IngestState, note: str) -> str:
-    """A note without the parts that say what to do ("ChargePoint manages SIM —
-    contact ChargePoint NOC" -> "ChargePoint manages SIM")."""
+    """A note without the parts that say what to do ("The vendor manages the SIM —
+    contact its NOC" -> "The vendor manages the SIM")."""
     parts = [p for p in _NOTE_PARTS.split(note) if p.strip()]
     kept = [p for p in parts if not state.roles.is_imperative(p)]
     return ", ".join(kept) if len(kept) < len(parts) else note

@@ -446,7 +446,7 @@ def _lexicon_pattern(pairs: tuple[tuple[str, str], ...]) -> re.Pattern[str] | No
     return re.compile(rf"(?<![a-z0-9])(?:{alts})(?![a-z0-9])")
 
 
-# "14 units", "all the stations", "others", "5 CT4000s" (a model in the plural): more
+# "14 units", "all the stations", "others", "5 XR200s" (a model in the plural): more
 # than the one station reported on
 # (a number that names one: "lot 4 charger", "bay 2 unit", "#3 station")
 _NAMING = r"(?<!lot )(?<!bay )(?<!stall )(?<!port )(?<!site )(?<!spot )(?<!no )(?<!nr )(?<!#)"

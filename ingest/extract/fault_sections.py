@@ -378,7 +378,7 @@ def _entry(
         if (
             shape_of(name, state.roles) is None and not state.roles.is_fault_phrase(name)
         ) or re.search(r"\s[\u2013\u2014-]\s", name):
-            # "Ladekabel sitter fast (Easee)", "Laderen lyser rodt (Easee - Rodt lys)":
+            # "Cable stuck (Acme)", "Charger glows red (Acme - Red light)":
             # the heading names the fault, the label the model it is seen on
             name = f"{title} ({name})"
             first = line
@@ -460,7 +460,7 @@ def run(state: IngestState) -> None:
             continue
         # labels alone ("**Action:**" under a list of codes) need a cause beside them
         labelled = body.labelled and bool(body.causes)
-        # "**Easee - red light:**" + what to do: the fault on each model, structured
+        # "**Acme - red light:**" + what to do: the fault on each model, structured
         variants = any(v.causes or v.actions for _label, v in body.variants)
         if not (faultish or labelled or (context and (body.structured or variants))):
             continue
