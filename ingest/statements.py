@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from ingest.identifiers import shape_of
 from ingest.roles import Role, Roles, default_roles, fold
 
 __all__ = ["Statement", "analyse", "default_roles", "effect_text", "split_sentences"]
@@ -210,6 +211,21 @@ _MARKER = re.compile(
     re.I,
 )
 # "you will see", "is shown", "the LED blinks": what the reader observes, not why
+# a reading with its unit: "below 12V", "3 kWh", "85 °C"
+READING = re.compile(r"\d\s*(?:m?v|m?a|k?ohms?|k?\u03a9|\u00b0\s*[cf]|hz|k?w|kwh|%)(?![a-z])", re.I)
+
+
+def observed(text: str, roles: Roles) -> bool:
+    """A condition that is something seen (a light, a code, a message, a reading),
+    not a state of the installation.
+
+    >>> r = default_roles()
+    >>> observed("the gateway LED is red", r), observed("the fuse is blown", r)
+    (True, False)
+    """
+    return bool(shape_of(text, roles) or OBSERVED.search(text) or READING.search(text))
+
+
 OBSERVED = re.compile(
     r"\b(?:see|seeing|shown|shows?|displays?|displayed|appears?|log(?:s|ged)?|reports?|"
     r"reported|blinks?|blinking|flash(?:es|ing)?|lights?\s+up|get|receive|notice)\b",

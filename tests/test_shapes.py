@@ -124,7 +124,7 @@ def test_a_hedged_conclusion_weighs_less_than_a_stated_cause(tmp_path: Path) -> 
     )
     by_title = {c.title: c for c in kb.causes}
     hedged = by_title["Connection may have just dropped"]
-    stated = by_title["Gateway LED is red"]
+    stated = by_title["Fuse is blown"]  # what the red LED shows
     assert hedged.prior_basis == "may"
     assert hedged.prior < stated.prior
 

@@ -15,7 +15,7 @@ from ingest.extract.fault_sections import _contexts
 from ingest.faults import FaultEntry, Text
 from ingest.identifiers import codes_in, shape_of, strip_markup
 from ingest.state import IngestState
-from ingest.statements import analyse, effect_text, readers_doing
+from ingest.statements import analyse, effect_text, observed, readers_doing
 from ingest.steps_kind import names_kind
 from kb.text import clause_of
 
@@ -198,8 +198,11 @@ def run(state: IngestState) -> None:
                 _respond(state, s.text, st.condition, st.text, s.line_start, s.line_end)
                 continue
             # "If the supply drops, the display goes dark": a condition that states
-            # a problem and what it brings about
+            # a problem and what it brings about; "If the LED is red, the fuse is
+            # blown": a thing seen, and the conclusion drawn from it
             effect, cause, named = strip_markup(st.text), st.condition, True
+            if observed(st.condition, state.roles) and not observed(st.text, state.roles):
+                effect, cause = strip_markup(st.condition), st.text
         elif st.kind != "explained" or not st.condition:
             continue
         else:

@@ -26,7 +26,14 @@ from ingest.identifiers import MESSAGE, SNAKE, STATION, codes_in, shape_of, stri
 from ingest.items import split_items
 from ingest.roles import Role
 from ingest.state import IngestState
-from ingest.statements import OBSERVED, Statement, analyse, effect_text, split_sentences
+from ingest.statements import (
+    OBSERVED,
+    Statement,
+    analyse,
+    effect_text,
+    observed,
+    split_sentences,
+)
 from ingest.tree import Block, Item, Section
 from kb.text import clause_of, containment, terms
 
@@ -38,9 +45,6 @@ _BOLD_LABEL = re.compile(r"^\*\*(?P<label>[^*]{1,60}?)\*\*\s*:?\s*(?P<rest>.*)$"
 _QUOTED_CODE = re.compile(r"[\"'`](?P<c>[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+)[\"'`]")
 MAX_IDENTIFIER_WORDS = 30
 # "if battery voltage is below 12V": a reading is something seen
-_READING = re.compile(
-    r"\d\s*(?:m?v|m?a|k?ohms?|k?\u03a9|\u00b0\s*[cf]|hz|k?w|kwh|%)(?![a-z])", re.I
-)
 # what a label says when the list after it holds the content: "Solution: Three
 # parts", "Causes:", "Fix: the following"
 _LEAD_REST = re.compile(
@@ -84,13 +88,7 @@ class _Reader:
         self.title_terms = terms(title, None)
 
     def observed(self, condition: str) -> bool:
-        """A condition that is something seen (a light, a code, a message, a
-        reading), not a state of the installation."""
-        return bool(
-            shape_of(condition, self.roles)
-            or OBSERVED.search(condition)
-            or _READING.search(condition)
-        )
+        return observed(condition, self.roles)
 
     def restates_fault(self, text: str) -> bool:
         """Does ``text`` say the fault again ("the values are reset" under "Why do
