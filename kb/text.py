@@ -446,15 +446,18 @@ def _lexicon_pattern(pairs: tuple[tuple[str, str], ...]) -> re.Pattern[str] | No
     return re.compile(rf"(?<![a-z0-9])(?:{alts})(?![a-z0-9])")
 
 
-# "14 units", "all the stations", "others", "5 XR200s" (a model in the plural): more
+# "14 units", "all the stations", "others", "5 XR200s" (a model in the plural), "the
+# whole row of chargers" (but not "the whole station"): more
 # than the one station reported on
 # (a number that names one: "lot 4 charger", "bay 2 unit", "#3 station")
 _NAMING = r"(?<!lot )(?<!bay )(?<!stall )(?<!port )(?<!site )(?<!spot )(?<!no )(?<!nr )(?<!#)"
 _MANY = re.compile(
     r"\b"
     + _NAMING
-    + r"(?:\d+|two|three|four|five|six|several|many|multiple|all(?:\s+the)?|every|whole|"
-    r"entire|other|neighbou?ring|nearby)\s+(?:\S+\s+){0,2}?stations?\b|\bothers\b|"
+    + r"(?:\d+|two|three|four|five|six|several|many|multiple|all(?:\s+the)?|every|other|"
+    r"neighbou?ring|nearby)\s+(?:\S+\s+){0,2}?stations?\b|\bothers\b|"
+    # "the whole row of stations", not "the whole station"
+    r"\b(?:whole|entire)\s+(?:\S+\s+){1,2}?stations?\b|"
     r"\b"
     + _NAMING
     + r"(?:[2-9]|\d{2,}|two|three|four|five|six|several|many|multiple|all(?:\s+the)?)\s+"

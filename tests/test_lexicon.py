@@ -135,6 +135,8 @@ def test_scoped_phrase_keeps_its_meaning_elsewhere(entry: LexiconEntry, phrase: 
         ("the lot 4 charger is offline", False),
         ("bay 2 unit will not start", False),
         ("one CT4000 is down", False),
+        ("the whole row of chargers is down", True),
+        ("whole station dark, no screen", False),
     ],
 )
 def test_more_than_one_station(text: str, many: bool) -> None:
