@@ -32,6 +32,7 @@ GENERIC_FAULT_STEMS = frozenset(
 
 CONTEXT_AGREEMENT = 0.3
 NARRATIVE_CLAUSES = 3
+NARRATIVE_WORDS = 15  # a table row ("No power: the display and lights are dark") is none
 STEP_STRENGTH = 2.0  # a step's text looked at (what it checks or mends)
 STEP_SIMILARITY = 0.5  # and only when the report says nearly the same
 MIN_SIMILARITY = 0.34
@@ -174,7 +175,11 @@ class Matcher:
             # in a text that asserts something ("the handle is plugged in, but
             # charging does not initiate"), a clause that asserts nothing is context
             # (a narrative of several clauses; a short text keeps every clause)
-            cued = any(cl.cued for cl in o.clauses) and len(o.clauses) >= NARRATIVE_CLAUSES
+            cued = (
+                any(cl.cued for cl in o.clauses)
+                and len(o.clauses) >= NARRATIVE_CLAUSES
+                and len(o.text.split()) >= NARRATIVE_WORDS
+            )
             context_of = self.text_context.get(o.text, none)
             floor = STEP_SIMILARITY if o.kind == "step" else MIN_SIMILARITY
             for j, cl in enumerate(o.clauses):
