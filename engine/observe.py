@@ -135,7 +135,7 @@ def canonical_code(code: str) -> ErrorCodeObs:
 # what a value against a stated reference says, in words a manual uses for it
 _SIDE = {"above": "above nominal", "below": "below nominal"}
 _IN_CLAUSE = frozenset({"duration", "current"})
-_QUANTITY_WORD = {"voltage": "voltage", "current": "current", "resistance": "resistance"}
+_NAMED_QUANTITIES = frozenset({"voltage", "current", "resistance"})  # said with the side
 
 
 def _strip_readings(text: str, readings: list[Reading], compared: Sequence[Comparison] = ()) -> str:
@@ -144,7 +144,8 @@ def _strip_readings(text: str, readings: list[Reading], compared: Sequence[Compa
     above nominal"; the reference itself goes)."""
     edits: list[tuple[tuple[int, int], str]] = []
     for c in compared:
-        word = f"{_QUANTITY_WORD.get(c.quantity, '')} {_SIDE[c.side]}".strip()
+        said = c.quantity if c.quantity in _NAMED_QUANTITIES else ""
+        word = f"{said} {_SIDE[c.side]}".strip()
         edits += [(c.span, f" {word} "), (c.reference_span, " ")]
     for r in readings:
         if not any(a < r.span[1] and r.span[0] < b for (a, b), _w in edits):

@@ -522,8 +522,13 @@ class BareReading:
 
 # "expected PP-PE 150, got 480", "CP should be 9, reads 0": the number after the
 # points is what it should be, the reading comes after "got" / "reads"
+# the words that introduce what a value should be (also for a comparison below)
+_REFERENCE_WORDS = (
+    r"(?:expected|expecting|expect|should\s+be|supposed\s+to\s+be|nominal(?:ly)?|"
+    r"rated(?:\s+at)?|spec(?:ified)?)"
+)
 _EXPECTED = re.compile(
-    r"\b(?:expected|expect|expecting|should\s+be|supposed\s+to\s+be|spec|nominal)\W*(?:(?:is|of|about|around|~)\s*)*$",
+    r"\b" + _REFERENCE_WORDS + r"\W*(?:(?:is|of|about|around|~)\s*)*$",
     re.I,
 )
 _SHOULD = re.compile(
@@ -592,8 +597,7 @@ REFERENCE_TOLERANCE = 0.05  # within 5 % of what it should be is what it should 
 _PLAUSIBLE = (0.5, 1.5)  # a number further from the reference measures something else
 _NUM_UNIT = rf"(?<![\w.,])(?P<num>[-+]?{_NUM})(?:\s*(?P<unit>{UNIT_PATTERN})(?![a-zA-Z0-9]))?"
 _REF_BEFORE = re.compile(
-    r"\b(?:expected|expecting|expect|should\s+be|supposed\s+to\s+be|nominal(?:ly)?|"
-    r"rated(?:\s+at)?|spec(?:ified)?)\s*(?:(?:is|of|at|about|around|~|:|=)\s*)?" + _NUM_UNIT,
+    r"\b" + _REFERENCE_WORDS + r"\s*(?:(?:is|of|at|about|around|~|:|=)\s*)?" + _NUM_UNIT,
     re.I,
 )
 _REF_AFTER = re.compile(

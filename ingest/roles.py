@@ -214,25 +214,23 @@ class Roles:
         alts = sorted({fold(p).strip() for p in self.imperatives}, key=len, reverse=True)
         body = "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in alts)
         # "Please check", "You should check", "Try to reseat", "First, check", "1. Check"
-        lead = (
+        start = (
             r"^(?:\d+[.)]\s*|[-*]\s*|\(?[a-z]\)\s*)?"
             r"(?:(?:please|first|then|also|simply|just|now|finally|next|afterwards|"
             r"or|and|eller|og|deretter)[,:]?\s+)*"
-            r"(?:(?:you\s+(?:should|must|can|may|need\s+to|have\s+to)|try\s+to|"
-            r"it\s+helps\s+to|make\s+sure\s+to|be\s+sure\s+to|remember\s+to|"
-            r"(?:do\s+not|don't)\s+forget\s+to|it\s+is\s+important\s+to)\s+)?"
         )
+        advice = (
+            r"you\s+(?:should|must|need\s+to|have\s+to)|make\s+sure\s+to|be\s+sure\s+to|"
+            r"remember\s+to|(?:do\s+not|don't)\s+forget\s+to|it\s+is\s+important\s+to"
+        )
+        lead = start + rf"(?:(?:{advice}|you\s+(?:can|may)|try\s+to|it\s+helps\s+to)\s+)?"
         # after advice ("you should", "make sure to", "remember to") any verb is what to
         # do ("You should twist the pair"), but one of perceiving or having ("you
         # should see this output" says what is expected)
         advised = (
-            r"^(?:\d+[.)]\s*|[-*]\s*|\(?[a-z]\)\s*)?"
-            r"(?:(?:please|first|then|also|simply|just|now|finally|next|afterwards|"
-            r"or|and)[,:]?\s+)*"
-            r"(?:you\s+(?:should|must|need\s+to|have\s+to)|make\s+sure\s+to|be\s+sure\s+to|"
-            r"remember\s+to|(?:do\s+not|don't)\s+forget\s+to|it\s+is\s+important\s+to)"
-            r"\s+(?:(?:also|always|then|first|now)\s+)?(?!(?:see|hear|get|have|be|find|notice|"
-            r"receive|expect|know|now)\b)[a-z]{3,}\b"
+            start
+            + rf"(?:{advice})\s+(?:(?:also|always|then|first|now)\s+)?"
+            + r"(?!(?:see|hear|get|have|be|find|notice|receive|expect|know|now)\b)[a-z]{3,}\b"
         )
         # "re-run", "re-check": the verb with its prefix
         return re.compile(rf"{lead}(?:re-?)?(?:{body})(?![\w'])|{advised}")
