@@ -14,6 +14,8 @@ True
 (True, False)
 >>> r.states_problem("If the adjustment values are not correct, you can reset them")
 True
+>>> r.states_problem("battery voltage is below 12 V"), r.states_problem("below 23 degrees")
+(True, False)
 >>> r.is_led("Green slow blink"), r.is_led("Modem hardware failure")
 (True, False)
 """
