@@ -57,12 +57,12 @@ class Text:
     line_start: int
     line_end: int
     children: tuple[str, ...] = ()  # nested items (an action's sub-steps)
-    # a cause's note and remedy written beside it, and its frequency wording
+    # a cause's note (beside it, or in the items nested under it), its remedy and its
+    # frequency wording
     notes: str = ""
     remedy: str = ""
     basis: str = ""
     seen: str = ""  # what is observed when this cause holds ("if you see X, it means Y")
-    detail: str = ""  # what the items nested under a listed cause say about it
 
     @staticmethod
     def of(text: str, line_start: int, line_end: int | None = None) -> Text:
@@ -128,7 +128,7 @@ def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
         ):
             seen = Text(c.seen, c.line_start, c.line_end)
             _evidence(state, cause, seen, "symptom", entry.strength, slug(c.seen))
-        said = c.notes or c.detail or _first_sentence(c.text)[1]
+        said = c.notes or _first_sentence(c.text)[1]
         note = _observable_part(state, said)
         if note and said == cause.notes:
             # what the document says beside or under the cause explains it (what to
@@ -217,7 +217,7 @@ def _cause(
         cause = state.new_cause(
             title,
             state.source(t.line_start, t.line_end),
-            notes=t.notes or t.detail or rest,
+            notes=t.notes or rest,
             remedy=t.remedy,
             prior_basis=t.basis or likelihood(state, title, entry.basis),
         )

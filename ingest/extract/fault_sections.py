@@ -215,8 +215,8 @@ class _Reader:
         if role is not None:
             # nested items explain their parent cause (its notes); nested actions are
             # its sub-steps
-            detail = _nested_text(it) if role == "cause" else ""
-            self.add(body, role, Text(text, it.line_start, line_end, detail=detail))
+            notes = _nested_text(it) if role == "cause" else ""
+            self.add(body, role, Text(text, it.line_start, line_end, notes=notes))
             return None
         lead = self.sentence(body, Text(text, it.line_start, line_end))
         if lead is not None and it.children:
