@@ -470,7 +470,8 @@ def answered_by(
         # "proximity pilot resistance is out of range?" after "prox to ground 0.48k":
         # a reading at the points it names says whether it is
         for _quantity, points in report.read:
-            if set(points) - _REFERENCE and set(points) - _REFERENCE <= set(cand.points):
+            of = set(points) - _REFERENCE
+            if of and of <= set(cand.points):
                 return True
     if cand.kind == "measure":
         for quantity, points in report.read:
