@@ -30,6 +30,8 @@ from dataclasses import dataclass, field, replace
 from ingest.identifiers import strip_markup
 from ingest.link import likelihood, names_nothing, points_elsewhere, tidy
 from ingest.state import IngestState, Span
+from ingest.statements import analyse, split_sentences
+from ingest.tree import Section
 from kb.schema import Cause, CodeShape, ErrorCode, Evidence, Step, Symptom, slug
 from kb.text import containment, terms
 
@@ -95,6 +97,31 @@ def _norm(text: str) -> str:
 def _code_id(state: IngestState, code: str) -> str:
     ident = code if re.fullmatch(r"[\w.-]+", code) else slug(code)
     return f"{state.manual_id}/error/{ident}"
+
+
+def advice_below(state: IngestState, sec: Section) -> list[Text]:
+    """What "You can try some of the following tips:" at the end of ``sec`` leads to
+    when its subsections each give one ("#### Using residualPower" ... "set
+    residualPower to a negative value"): the first thing each says to do."""
+    sections = state.doc.sections
+    at = next(i for i, s in enumerate(sections) if s is sec)
+    out: list[Text] = []
+    for sub in sections[at + 1 :]:
+        if sub.level <= sec.level:
+            break
+        pieces = [
+            Text.of(x.text, x.line_start, x.line_end)
+            for b in sub.blocks
+            for x in ([b] if b.kind == "paragraph" else b.items)
+        ]
+        told = [
+            Text(st.text, t.line_start, t.line_end)
+            for t in pieces
+            for st in (analyse(s, state.roles) for s in split_sentences(t.text))
+            if st.kind == "action"
+        ]
+        out.extend(told[:1])
+    return out
 
 
 def emit(state: IngestState, entry: FaultEntry) -> list[Cause]:
@@ -292,9 +319,18 @@ def _action(
     )
     state.add("steps", step)
     state.spans.append(Span(action.line_start, action.line_end, sid, "title", action.text))
-    # the causes the action names; all of the fault's causes when it names none
+    # the cause stated where the action is, when the fault's causes are stated
+    # apart ("- The device may have reached its connection limit. Other
+    # connections might need to be stopped."); else the causes the action names;
+    # all of the fault's causes when it names none
+    beside = [c for c in causes if c.source.line_start <= action.line_start <= c.source.line_end]
+    apart = len({c.source.line_start for c in causes}) > 1
     want = terms(action.text, state.lexicon)
-    named = [c for c in causes if containment(terms(c.title, state.lexicon), want) >= 0.5] or causes
+    named = (
+        (beside if apart else [])
+        or [c for c in causes if containment(terms(c.title, state.lexicon), want) >= 0.5]
+        or causes
+    )
     # what the equipment does by itself ends the fault too: the planner waits for it
     tests = kind in ("inspection", "measurement") or (
         kind not in ("automatic", "repair") and bool(_TEST_VERB.match(action.text))

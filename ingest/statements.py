@@ -13,6 +13,12 @@ extractors, so a sentence is read the same way whatever shape holds it.
 >>> s = analyse("This is most likely the case because two DTUs are querying the same inverter.", r)
 >>> s.kind, s.text
 ('cause', 'two DTUs are querying the same inverter')
+>>> analyse("Until a fix ships, the vendor's guidance matches ours: run it on 1.6J.", r).text
+'run it on 1.6J'
+>>> analyse("Other connections might need to be stopped first.", r).kind
+'action'
+>>> analyse("The relay may be damaged.", r).kind, analyse("This must be done first.", r).kind
+('description', 'description')
 >>> s = analyse("If you see Checksum does not match messages, it means the checksum is wrong.", r)
 >>> s.kind, s.condition, s.text
 ('explained', 'you see Checksum does not match messages', 'the checksum is wrong')
@@ -103,6 +109,21 @@ _REMEDY = re.compile(
     r"(?:here\s+)?is\s+to|you\s+(?:can|should|need\s+to|have\s+to|must)|"
     r"try\s+to|the\s+only\s+way\s+(?:\w+\s+){0,3}is\s+(?:to|by)|"
     r"it\s+is\s+(?:necessary|required)\s+to|it\s+is\s+recommended\s+to)\s+(?P<x2>.+)$",
+    re.I,
+)
+# "FoxESS's own guidance matches ours: run this charger on 1.6J", "Our advice:
+# update first": what the advice named before the colon says to do
+_ADVICE_COLON = re.compile(
+    r"^(?P<lead>[^:]{0,80}?\b(?:guidance|advice|recommendations?|suggestions?|solutions?|"
+    r"workarounds?|remed(?:y|ies)|fix|tip|rule\s+of\s+thumb)\b[^:]{0,40}):\s+(?P<x>.{6,})$",
+    re.I,
+)
+# "Other connections might need to be stopped", "the fuse must be replaced": a
+# thing to do, said of what it is done to (a "may be damaged" is a risk, not this)
+_MUST_BE_DONE = re.compile(
+    r"^(?P<x>(?!(?:this|it|that|these|they|you)\b).{3,}?)\s+(?:(?:might|may|will|would)\s+)?"
+    r"(?:must|should|need\s+to|needs\s+to|has\s+to|have\s+to)\s+(?:also\s+|first\s+)?be\s+"
+    r"(?:\w+ed|\w+en|set|reset|put|cut|shut)\b",
     re.I,
 )
 _IF = re.compile(
@@ -364,6 +385,8 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
         return Statement("cause", _clean(x))
     if roles.is_imperative(plain):
         return Statement("action", _clean(plain))
+    if (m := _ADVICE_COLON.match(plain)) and roles.is_imperative(m.group("x")):
+        return Statement("action", _clean(m.group("x")))
     if m := _MEANS.match(plain):
         x, y = _effect(_clean(m.group("x"))), _clean(m.group("y"))
         if y and len(y.split()) >= 2:
@@ -397,4 +420,6 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
         x = _clean(m.group("x") or m.group("x2") or "")
         if x:
             return Statement("action", x)
+    if _MUST_BE_DONE.match(plain):
+        return Statement("action", _clean(plain))
     return Statement("description", _clean(plain))

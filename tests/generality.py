@@ -158,7 +158,7 @@ def fault_records(kb: KnowledgeBase) -> list[FaultRecord]:
             # a fault whose document names no cause stands for its own cause
             c
             for c in kb.causes
-            if c.kind == "fault" and c.title == s.text
+            if c.kind == "fault" and c.title.casefold() == s.text.casefold()
         )
         out.append(FaultRecord(s.text, s.source.line_start, s.source.line_end, causes))
     return out

@@ -169,3 +169,15 @@ def test_the_sentences_after_a_cause_name_explain_it(tmp_path: Path) -> None:
     assert "home automation system must disconnect" in limit.notes
     notes = [e for e in kb.evidence if e.cause == limit.id and e.kind == "note"]
     assert [e.source.line_start for e in notes] == [limit.source.line_start]
+
+
+def test_an_action_stated_beside_one_listed_cause_fixes_that_cause_only() -> None:
+    """ "- The wallbox may have reached its limit of client connections. Other clients
+    might need to be stopped." under "possible reasons": stopping other clients is
+    the fix for that reason, not for the firewall listed next to it."""
+    kb = compile_paths([SHAPES / "advice-for-a-list.md"])
+    steps = {s.id: s.title for s in kb.steps}
+    fixes = {c.title: [steps[s] for s in (*c.tests, *c.fixes)] for c in kb.causes}
+    stop = "Other clients might need to be stopped before the app can connect"
+    assert fixes["The wallbox may have reached its limit of client connections"] == [stop]
+    assert stop not in fixes["The port may be blocked by a firewall on the router"]

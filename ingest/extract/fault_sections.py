@@ -107,6 +107,11 @@ class _Reader:
             body.causes.append(t)
             if self.roles.is_imperative(t.text):
                 body.actions.append(t)  # "Make sure the port is set": cause and fix
+            for st in self.statements(t.text)[1:]:
+                if st.kind == "action":
+                    # "The device may have reached its connection limit. Other
+                    # connections might need to be stopped.": the cause, and its fix
+                    body.actions.append(Text(st.text, t.line_start, t.line_end))
             return
         if role == "action":
             body.actions.append(t)
@@ -230,7 +235,9 @@ class _Reader:
                 self.item(body, c, None)
         return lead
 
-    def blocks(self, body: _Body, blocks: Iterable[Block], role: Role | None = None) -> None:
+    def blocks(self, body: _Body, blocks: Iterable[Block], role: Role | None = None) -> Role | None:
+        """Read the blocks; returns the role the last of them gives to what follows
+        ("you can try the following tips:")."""
         current = role
         variant: _Body | None = None  # a "**Brand:**" label collects the list after it
         for b in blocks:
@@ -256,6 +263,7 @@ class _Reader:
                     c for c in codes_in(b.content) if STATION.fullmatch(c) or SNAKE.fullmatch(c)
                 )
                 _commands(body, b)
+        return current
 
     def paragraph(
         self, body: _Body, b: Block, current: Role | None, default: Role | None
@@ -323,7 +331,9 @@ def _read(state: IngestState, sec: Section, subs: list[Section]) -> _Body:
     reader = _Reader(state, clean_title(sec.title))
     body = _Body()
     blocks = [b for b in sec.blocks if b.kind != "admonition" or b.label not in ("question", "faq")]
-    reader.blocks(body, blocks)
+    if reader.blocks(body, blocks) == "action" and subs:
+        # "To keep the car charging, try the following tips:" + a subsection per tip
+        body.actions.extend(faults.advice_below(state, sec))
     for sub in subs:
         if sub.level != sec.level + 1:
             continue

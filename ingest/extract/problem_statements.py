@@ -66,8 +66,30 @@ def _tail_cause(state: IngestState, problem: str) -> re.Match[str] | None:
     return m if m and len(m.group("x").split()) >= 3 else None
 
 
+def _lead_advice(state: IngestState, sec: Section) -> dict[int, list[Text]]:
+    """What a paragraph introducing a list of problems says to do about all of them
+    ("Until fixed firmware ships, run this charger on 1.6J. On 2.0.1:" before a
+    list of defects), by the first line of each item it introduces."""
+    out: dict[int, list[Text]] = {}
+    for lead, b in zip(sec.blocks, sec.blocks[1:], strict=False):
+        if lead.kind != "paragraph" or b.kind != "list" or not lead.text.rstrip().endswith(":"):
+            continue
+        said = [analyse(s, state.roles) for s in split_sentences(strip_markup(lead.text))]
+        advice = [
+            Text(st.text, lead.line_start, lead.line_end) for st in said if st.kind == "action"
+        ]
+        for it in b.items if advice else ():
+            out[it.line_start] = advice
+    return out
+
+
 def _entry(
-    state: IngestState, sentences: list[str], at: int, line: int, end: int
+    state: IngestState,
+    sentences: list[str],
+    at: int,
+    line: int,
+    end: int,
+    advice: list[Text] | None = None,
 ) -> FaultEntry | None:
     problem = _KNOWN.sub("", sentences[at]).strip().rstrip(".")
     causes: list[Text] = []
@@ -116,6 +138,7 @@ def _entry(
             explanation = Text(_SO.sub("", other.text), line, end)
     if not causes and explanation is not None:
         causes.append(explanation)
+    actions.extend(advice or ())
     if not (causes or actions):
         return None
     shape = shape_of(problem, state.roles)
@@ -213,6 +236,7 @@ def run(state: IngestState) -> None:
             for b in sec.blocks
         ) or any(b.line_start in state.consumed for b in sec.blocks):
             continue  # the section documents its faults in a structured way already
+        advice = _lead_advice(state, sec)
         for line, end, text in _blocks(sec):
             if state.is_claimed(line, end):
                 continue
@@ -220,9 +244,16 @@ def run(state: IngestState) -> None:
             at = next((i for i, s in enumerate(sentences) if state.roles.states_problem(s)), None)
             if at is None:
                 continue
-            entry = _entry(state, sentences, at, line, end)
+            entry = _entry(state, sentences, at, line, end, advice.get(line))
             if entry is None:
                 continue
+            if (
+                entry.actions
+                and entry.actions[-1].text.endswith(":")
+                and line == max(b.line_start for b in sec.blocks)
+            ):
+                # the lead-in is not itself a thing to do: what it leads to is
+                entry.actions[-1:] = faults.advice_below(state, sec) or entry.actions[-1:]
             procedure = _procedure_after(state, sec, line)
             if procedure is not None:
                 entry.actions.extend(
