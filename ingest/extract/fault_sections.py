@@ -32,6 +32,7 @@ from ingest.statements import (
     analyse,
     effect_text,
     observed,
+    readers_doing,
     split_sentences,
 )
 from ingest.tree import Block, Item, Section
@@ -51,6 +52,16 @@ _LEAD_REST = re.compile(
     r"^(?:(?:\w+|a\s+few|several|some|the\s+following)\s+)?(?:parts?|steps?|options?|ways?|"
     r"things?|points?|causes?|reasons?|possibilities|fixes|solutions)?\s*(?:are|is)?\s*:?\s*$"
     r"|^(?:the\s+)?following\b.{0,20}$",
+    re.I,
+)
+
+
+# "the rotary switch has not been adjusted", "the cable is not connected": what
+# was not done to a part (not a denial such as "you are not experiencing issues")
+# (its subject a part, not a pronoun pointing back: "if this is not configured")
+_NOT_DONE = re.compile(
+    r"^(?!(?:this|it|that|these|those|they)\b).*?\b(?:is|are|was|were|has|have|had)\s+not\s+"
+    r"(?:been\s+)?\w+ed\b",
     re.I,
 )
 
@@ -158,7 +169,13 @@ class _Reader:
         said = clause_of(st.condition, None)
         wrong = (
             self.roles.states_problem(st.condition) or self.roles.is_fault_phrase(st.condition)
-        ) and (said.fault and not said.negated)
+        ) and (
+            said.fault
+            and (
+                not said.negated
+                or (not readers_doing(st.condition) and _NOT_DONE.search(st.condition))
+            )
+        )
         then = analyse(st.text, self.roles)
         body.structured = True
         if self.roles.is_imperative(st.text) or then.kind == "action":
