@@ -606,6 +606,7 @@ def clause_of(text: str, lexicon: Lexicon | None) -> Clause:
 _FAULT_STEMS = frozenset(stem(w) for w in FAULT_WORDS)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 _PAREN = re.compile(r"\(([^()]*)\)")
+_BETWEEN = re.compile(r"\bbetween\s+(?:[\w+\-/.']+\s+){1,5}?and\b")
 
 
 def _split_points(text: str, lexicon: Lexicon | None) -> list[str]:
@@ -615,6 +616,8 @@ def _split_points(text: str, lexicon: Lexicon | None) -> list[str]:
     protected: list[tuple[int, int]] = []
     if lexicon is not None and lexicon.pattern is not None:
         protected = [m.span() for m in lexicon.pattern.finditer(low.replace("\u2019", "'"))]
+    # "between the master and the slave" names two ends of one thing
+    protected += [m.span() for m in _BETWEEN.finditer(low)]
     parts: list[str] = []
     start = 0
     for m in _CLAUSE_SPLIT.finditer(low):
@@ -636,7 +639,8 @@ def clauses(text: str, lexicon: Lexicon | None) -> list[Clause]:
     for whole in _SENTENCE_END.split(text):
         # a parenthesis is a clause of its own, and the words around it one clause:
         # "White (R+G+B) solid" is "White solid" and "R+G+B"
-        inner = _PAREN.findall(whole)
+        # (not a plural's "(s)": "the Slave TWC(s)")
+        inner = [p for p in _PAREN.findall(whole) if len(p.strip()) > 2]
         sentence = _PAREN.sub(" ", whole)
         carried: frozenset[str] = frozenset()
         for part in [*_split_points(sentence, lexicon), *inner]:
