@@ -79,7 +79,14 @@ def observation_facts(
         pressed = _pressed(clause_around(obs.text, r.span))
         facts.append(
             rules.reading_fact(
-                i, r.quantity, r.value, r.open_circuit, r.points, r.text, pressed, False
+                i,
+                r.quantity,
+                r.value,
+                r.open_circuit,
+                r.points or ((r.place,) if r.place else ()),
+                r.text,
+                pressed,
+                False,
             )
         )
     # "PP to PE 152": the unit is what the manuals measure between those points

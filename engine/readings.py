@@ -48,6 +48,9 @@ class Reading:
     ac: bool | None  # True for VAC/"AC", False for VDC/"DC", None when not said
     span: tuple[int, int]  # character span of the reading in the input text
     text: str  # the matched text
+    # where it was read when that is no test point ("zero volts on the output",
+    # "input 201 V"): not a reading between the points a measurement names
+    place: str = ""
 
 
 # --- values -------------------------------------------------------------------------
@@ -449,6 +452,30 @@ def _attach_points(sent: _Sentence, cands: list[_Candidate]) -> None:
             c.points.extend(p.points)
 
 
+# a place that is not a test point, named in the reading's clause
+_PLACE = re.compile(
+    r"\b(?:on|at|of|from|across)\s+(?:the\s+)?(?:station'?s?\s+|charger'?s?\s+|unit'?s?\s+)?"
+    r"(?P<a>output|input|mains|supply|battery|outlet|load|grid)\b"
+    r"|\b(?P<b>output|input|mains|supply|battery|grid)(?:\s+(?:voltage|volts|side))?"
+    r"(?:\s+(?:is|was|reads?|at|of|shows?|showing))?\s*[:=]?\s*$",
+    re.I,
+)
+
+
+def _place(sent: _Sentence, c: _Candidate) -> str:
+    """ "zero volts on the output", "input 201v": where a reading that names no test
+    point was taken, from the words right after it or right before it."""
+    lo, hi = sent.subclause(c.start, c.end)
+    after = _PLACE.match(sent.text, c.end, min(hi, c.end + 40))
+    if after is None:
+        after = _PLACE.search(sent.text[c.end : min(hi, c.end + 40)])
+        after = after if after is not None and after.group("a") else None
+    if after is not None:
+        return (after.group("a") or after.group("b") or "").lower()
+    before = _PLACE.search(sent.text[max(lo, c.start - 30) : c.start])
+    return (before.group("a") or before.group("b") or "").lower() if before else ""
+
+
 def _parse(text: str) -> list[Reading]:
     taken = _Taken(len(text))
     sentences = [_Sentence(text, lo, hi) for lo, hi in _sentence_bounds(text)]
@@ -456,10 +483,14 @@ def _parse(text: str) -> list[Reading]:
     cands += _open_candidates(text, taken, sentences)
     cands.sort(key=lambda c: c.start)
     cand_starts = [c.start for c in cands]
+    places: dict[int, str] = {}
     for sent in sentences:
         a = bisect_left(cand_starts, sent.lo)
         b = bisect_left(cand_starts, sent.hi)
         _attach_points(sent, cands[a:b])
+        for c in cands[a:b]:
+            if not c.points and (where := _place(sent, c)):
+                places[c.start] = where
     return [
         Reading(
             quantity=c.quantity,
@@ -470,6 +501,7 @@ def _parse(text: str) -> list[Reading]:
             ac=c.ac,
             span=(c.start, c.end),
             text=text[c.start : c.end],
+            place=places.get(c.start, ""),
         )
         for c in cands
         # "PP-PE 480s" is in the 480s, not 480 seconds: nothing measures a time

@@ -25,6 +25,7 @@ def _summary(r: Reading) -> dict[str, Any]:
         "open_circuit": r.open_circuit,
         "ac": r.ac,
         "text": r.text,
+        "place": r.place,
     }
 
 
@@ -47,6 +48,7 @@ def test_fixture(case: dict[str, Any]) -> None:
             assert r.ac is e["ac"], _summary(r)
         if "text" in e:
             assert r.text == str(e["text"]), _summary(r)
+        assert r.place == e.get("place", ""), _summary(r)
         assert text[r.span[0] : r.span[1]] == r.text
 
 
@@ -134,3 +136,20 @@ def _answer(d: Diagnosis) -> list[tuple[str, float, list[tuple[str, float, int]]
         (rc.cause.id, round(rc.confidence, 9), [(e.kind, e.weight, e.line) for e in rc.evidence])
         for rc in d.all_causes
     ]
+
+
+def test_a_reading_elsewhere_says_nothing_about_the_pilot(seed_kb: KnowledgeBase) -> None:
+    """ "zero volts on the output" is read at the station's output, not between CP and
+    ground: it is no pilot reading out of range (a "CP 0 V" is)."""
+    d = Diagnoser(seed_kb)
+
+    def reading_evidence(text: str) -> list[str]:
+        return [
+            e.observation
+            for rc in d.diagnose(text).causes
+            for e in rc.evidence
+            if e.kind == "reading out of range"
+        ]
+
+    assert reading_evidence("station says charging but zero volts on the output") == []
+    assert reading_evidence("station says charging but zero volts on CP")
