@@ -212,24 +212,56 @@ def manual_actions(text: str, vocab: Vocabulary) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class FixSignature:
-    """How a cause is fixed: the actions its remedy and fixing steps perform and
-    the components it is about."""
+    """How a cause is fixed: the actions its remedy and fixing steps perform, the
+    components it is about, and the actions the manual expects may not be enough
+    ("Reset the RCD; if it trips again, test the insulation")."""
 
     actions: frozenset[str]
     objects: frozenset[str]
+    first_tries: frozenset[str] = frozenset()
+
+
+# what to do when the action did not settle it: "if it trips again", "if the fault
+# persists", "if it is still offline"
+_IF_AGAIN = re.compile(
+    r"\b(?:if|when|should)\b[^.;]{0,40}?\b(?:again|persists?|remains?|recurs?|returns?|"
+    r"still|continues?|repeats?|not\s+(?:help|clear|resolve|fix))\b",
+    re.I,
+)
 
 
 def signature(
     title_objects: frozenset[str], fix_texts: Sequence[str], vocab: Vocabulary
 ) -> FixSignature:
+    """
+    >>> v = default_vocabulary()
+    >>> sig = signature(frozenset(), ["Reset the RCD; if it trips again, test the insulation"], v)
+    >>> sorted(sig.actions), sorted(sig.first_tries)
+    (['reboot'], ['reboot'])
+    >>> sorted(signature(frozenset(), ["Reset the RCD", "if it trips again, call"], v).first_tries)
+    ['reboot']
+    >>> sorted(signature(frozenset(), ["Power cycle the modem"], v).first_tries)
+    []
+    """
     acts: set[str] = set()
-    for t in fix_texts:
+    tries: set[str] = set()
+    for i, t in enumerate(fix_texts):
         acts |= manual_actions(t, vocab)
-    return FixSignature(frozenset(acts), title_objects)
+        # the next step may say it ("Reset the RCD" / "if it trips again, ...")
+        after = fix_texts[i + 1] if i + 1 < len(fix_texts) else ""
+        for name, pat in vocab.manual:
+            m = pat.search(t)
+            if m is not None and (_IF_AGAIN.search(t, m.end()) or _IF_AGAIN.match(after)):
+                tries.add(name)
+    return FixSignature(frozenset(acts), title_objects, frozenset(tries))
 
 
 def fixes(report: ActionReport, sig: FixSignature) -> bool:
-    """Would the reported action have fixed a cause of this signature?"""
+    """Would the reported action have fixed a cause of this signature? Not when it
+    changed nothing and the manual says what to do next in that case: the cause
+    is still the one its manual is working through."""
+    if report.outcome == "no_change" and report.action in sig.first_tries:
+        return False
     if report.action == "reboot":
         return "reboot" in sig.actions
     if not report.objects or not (report.objects & sig.objects):

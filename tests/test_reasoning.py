@@ -144,3 +144,21 @@ def test_every_class_is_tested_on_more_than_one_manual(name: str) -> None:
 
 def test_every_fixture_file_is_a_class() -> None:
     assert sorted(p.name for p in REASONING.glob("*.yaml")) == sorted(CLASSES)
+
+
+def test_a_first_try_the_manual_expects_may_fail_is_no_evidence_against() -> None:
+    """ "Reset the GFCI or RCD; if it trips again, test the insulation": a report
+    that the reset did not hold is the case the manual goes on to handle, so it does
+    not count against the ground fault; a reboot that did not help still counts
+    against the modem hang a reboot clears."""
+    seed = (ROOT / "manuals" / "station-error-codes.md").resolve()
+    d = _diagnoser(seed)
+    tripped = d.diagnose("the gfci pops as soon as charging starts, reset it, same thing")
+    ground = [rc for rc in tripped.all_causes if "Ground fault" in rc.cause.title]
+    assert ground
+    for rc in ground:
+        assert not [e for e in rc.evidence if e.reason == "action outcome"], _shown(rc)
+    assert ground[0] is tripped.causes[0], [rc.cause.title for rc in tripped.causes[:3]]
+    hung = d.diagnose("station offline, rebooted it, did not help", error="CP-ERR-WIFI")
+    modem = next(rc for rc in hung.all_causes if rc.cause.title == "Modem firmware hang")
+    assert [e for e in modem.evidence if e.reason == "action outcome" and e.weight < 0]
