@@ -17,6 +17,10 @@ causes it fixes; one that changed nothing speaks against them.
 [('reseat', ['sim'], 'no_change')]
 >>> [(r.action, r.outcome) for r in reports("cycled the breaker and it was back online", v)]
 [('reboot', 'fixed')]
+>>> [(r.action, r.outcome) for r in reports("power cycled it and it reconnected", v)]
+[('reboot', 'fixed')]
+>>> [(r.action, r.outcome) for r in reports("reconnected the antenna, still offline", v)]
+[('reseat', 'no_change')]
 >>> sorted(manual_actions("Cleared by remote or physical reboot", v))
 ['reboot']
 """
@@ -160,6 +164,11 @@ class ActionReport:
 
 
 _SENTENCE = re.compile(r"[^.!?;\n]+[.!?;]?")
+# the equipment as the subject right before a verb: "and it reconnected"
+_DOER_BEFORE = re.compile(
+    r"\b(?:it|they|the\s+(?:station|charger|unit|modem|wallbox|device))\s+(?:then\s+|just\s+)?$",
+    re.I,
+)
 _CLAUSE_CUT = re.compile(r"[,;:+]|\band\s+(?:it|then|that)\b|\bbut\b")
 
 
@@ -177,7 +186,13 @@ def reports(text: str, vocab: Vocabulary, lexicon: Lexicon | None = None) -> lis
     sentences = [(m.group(0), m.span()) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
     out: list[ActionReport] = []
     for n, (sentence, span) in enumerate(sentences):
-        found = vocab.actions_in(sentence)
+        found = [
+            (action, (a, b))
+            for action, (a, b) in vocab.actions_in(sentence)
+            # "power cycled it and it reconnected": what the station did, not a
+            # second thing done to it
+            if not (_DOER_BEFORE.search(sentence, 0, a) and vocab.outcome_in(sentence[a:b]))
+        ]
         if not found:
             continue
         # the outcome follows the last action ("reseated the SIM and cleaned it,

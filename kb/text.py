@@ -623,10 +623,25 @@ def _split_points(text: str, lexicon: Lexicon | None) -> list[str]:
     for m in _CLAUSE_SPLIT.finditer(low):
         if any(a < m.end() and m.start() < b for a, b in protected):
             continue
+        if m.group(0) in (",", "and") and _only_parts(text[start : m.start()], lexicon):
+            continue  # "SIM and antenna look fine": both are what looks fine
         parts.append(text[start : m.start()])
         start = m.end()
     parts.append(text[start:])
     return parts
+
+
+_DETERMINER = re.compile(r"\b(?:the|a|an|its|my|our|both)\b")
+
+
+def _only_parts(text: str, lexicon: Lexicon | None) -> bool:
+    """A clause that only names components ("the SIM", "cord"): the subject of what
+    the next clause says of them."""
+    if lexicon is None or lexicon.object_pattern is None or not text.strip():
+        return False
+    norm = _DETERMINER.sub(" ", apply_lexicon(text, lexicon))
+    rest = lexicon.object_pattern.sub(" ", norm)
+    return bool(lexicon.object_pattern.search(norm)) and not rest.strip(" \t\n/&,")
 
 
 def clauses(text: str, lexicon: Lexicon | None) -> list[Clause]:
