@@ -19,6 +19,11 @@ extractors, so a sentence is read the same way whatever shape holds it.
 'action'
 >>> analyse("The relay may be damaged.", r).kind, analyse("This must be done first.", r).kind
 ('description', 'description')
+>>> s = analyse("Six inches of untwisted wire is enough to cause cross-talk.", r)
+>>> s.kind, s.text, s.condition
+('explained', 'Six inches of untwisted wire', 'cross-talk')
+>>> analyse("Possible causes are a loose plug or a worn latch.", r).kind
+'description'
 >>> s = analyse("If you see Checksum does not match messages, it means the checksum is wrong.", r)
 >>> s.kind, s.condition, s.text
 ('explained', 'you see Checksum does not match messages', 'the checksum is wrong')
@@ -136,6 +141,15 @@ _IF_TAIL = re.compile(r"^(?P<y>[^,;:]{6,}?),?\s+(?:if|whenever|once)\s+(?P<x>[^,
 _LEADS = re.compile(
     r"^(?P<x>.{3,}?)\s+(?:(?:can|could|may|will|might)\s+(?:also\s+)?)?"
     r"(?:lead|leads|led|result|results|resulted)\s+(?:to|in)\s+(?P<y>.{6,})$",
+    re.I,
+)
+# "X causes Y", "6 inches of untwisted wire is enough to cause cross-talk": X brings Y
+# about ("Possible causes are ..." names causes, it does not state one)
+_CAUSES = re.compile(
+    r"^(?P<x>.{3,}?)\s+(?:(?:is|are)\s+(?:enough|sufficient)\s+to|can|could|may|might|will|"
+    r"would|often|usually|sometimes|frequently)?\s*(?:also\s+)?(?:cause|causes)\s+"
+    r"(?!(?:are|is|were|was|include|of|for|can|may|might|could|and|or|to|this|that|it)\b)"
+    r"(?P<y>.{3,})$",
     re.I,
 )
 # "The cable cross-section can also have an influence", "X may play a role"
@@ -401,6 +415,12 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
             return Statement("explained" if y else "cause", x, condition=y)
     if m := _INFLUENCE.match(plain):
         return Statement("cause", _clean(m.group("x")))
+    if (m := _CAUSES.match(plain)) and not readers_doing(plain):
+        x, y = _clean(m.group("x")), _clean(m.group("y"))
+        if not _ANAPHORIC.search(x) and not re.search(
+            r"\b(?:possible|common|main|other|likely|typical|known|root)$", x, re.I
+        ):
+            return Statement("explained", x, condition=y)
     if (m := _LEADS.match(plain)) and not readers_doing(plain):
         x, y = _clean(m.group("x")), _clean(m.group("y"))
         if x and y and not _ANAPHORIC.search(x):

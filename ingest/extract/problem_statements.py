@@ -23,6 +23,7 @@ from ingest.items import split_title
 from ingest.state import IngestState
 from ingest.statements import analyse, negated, split_sentences
 from ingest.tree import Block, Section
+from kb.text import terms
 
 MAX_PROBLEM_WORDS = 40
 # a sentence about what solves or prevents problems does not state one
@@ -81,6 +82,62 @@ def _lead_advice(state: IngestState, sec: Section) -> dict[int, list[Text]]:
         for it in b.items if advice else ():
             out[it.line_start] = advice
     return out
+
+
+_AVOID = re.compile(
+    r"^(?:you\s+(?:should|must|need\s+to)\s+)?avoid\s+(?P<x>.{4,}?)(?:\s+wherever\s+possible|\s+if\s+possible|\s+where\s+possible)?$",
+    re.I,
+)
+
+
+def _more_advice(state: IngestState, sec: Section, line: int, entry: FaultEntry) -> list[int]:
+    """The items after a list item stating a problem that go on about it ("In some
+    cases, messages can become corrupted unless a 120 ohm resistor is placed ..." /
+    "Similarly, some installations have seen corruption unless 680 ohm resistors are
+    wired ..." / "You should twist the pair to avoid cross-talk" / "Check your
+    terminals"): what they say to do, and the causes they name, are the same
+    fault's. Returns the first lines of the items taken."""
+    items = next(
+        (
+            b.items
+            for b in sec.blocks
+            if b.kind == "list" and any(it.line_start == line for it in b.items)
+        ),
+        [],
+    )
+    at = next((i for i, it in enumerate(items) if it.line_start == line), len(items))
+    problem = terms(entry.identifier.text, None)
+    taken: list[int] = []
+    for it in items[at + 1 :]:
+        end = max([it.line_start, *(ln.number for ln in it.lines)])
+        if state.is_claimed(it.line_start, end):
+            break
+        causes: list[Text] = []
+        actions: list[Text] = []
+        for sentence in split_sentences(strip_markup(it.text)):
+            st = analyse(sentence, state.roles)
+            if st.kind == "action":
+                actions.append(Text(st.text, it.line_start, end))
+                if (m := _AVOID.match(st.text)) is not None:
+                    causes.append(Text(m.group("x"), it.line_start, end))  # what to avoid
+            elif st.kind == "explained" and st.condition:
+                causes.append(Text(st.text, it.line_start, end))
+            elif (
+                (m := _IF_TAIL.match(st.text))
+                and m.group("conn").lower() == "unless"
+                and terms(m.group("y"), None) & problem
+            ):
+                # "some installations have seen corruption unless X"
+                actions.append(Text(m.group("x"), it.line_start, end))
+                if (without := negated(m.group("x"))) is not None:
+                    causes.append(Text(without, it.line_start, end))
+        if not (causes or actions) or (state.roles.states_problem(it.text) and not causes):
+            break
+        entry.causes.extend(causes)
+        entry.actions.extend(actions)
+        taken.append(it.line_start)
+        state.claim(it.line_start, end)
+    return taken
 
 
 def _entry(
@@ -264,6 +321,7 @@ def run(state: IngestState) -> None:
                     )
                     for it in procedure.items
                 )
+            _more_advice(state, sec, line, entry)
             faults.emit(state, entry)
             state.claim(line, end)
             if procedure is not None:
