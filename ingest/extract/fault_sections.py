@@ -66,6 +66,20 @@ _NOT_DONE = re.compile(
 )
 
 
+_NEEDED = re.compile(
+    r"^(?:why\s+(?:do|would|should)\s+(?:i|we|you)\s+need|what\s+do\s+(?:i|we|you)\s+need|"
+    r"do\s+(?:i|we|you)\s+(?:really\s+)?need)\s+(?:a|an|the|to\s+\w+\s+(?:a|an|the))?\s*"
+    r"(?P<x>[^?]{3,60})\?*$",
+    re.I,
+)
+# "if this is not configured": the thing the question asks about, not done
+_POINTS_BACK_NOT_DONE = re.compile(
+    r"^(?:this|it|that|these|they)\s+(?P<pred>(?:is|are|was|were|has|have)(?:n't|\s+not)\s+"
+    r"(?:been\s+)?\w+(?:ed|en|up|set)\b.*)$",
+    re.I,
+)
+
+
 def clean_title(title: str) -> str:
     t = _LINK.sub(lambda m: m.group("t"), title.strip())
     t = _STATUS.sub("", t)
@@ -97,6 +111,9 @@ class _Reader:
         self.state = state
         self.roles = state.roles
         self.title_terms = terms(title, None)
+        # "Why do I need a Tesla API token?": what "if this is not configured" is about
+        asked = _NEEDED.match(title.strip())
+        self.asked = asked.group("x").strip() if asked else ""
 
     def observed(self, condition: str) -> bool:
         return observed(condition, self.roles)
@@ -164,6 +181,15 @@ class _Reader:
         terminal"); Y is an action when it says what to do, a cause when it
         states a problem, and what the fault looks like when it is observed."""
         cond = Text(st.condition, t.line_start, t.line_end)
+        back = _POINTS_BACK_NOT_DONE.match(st.condition) if self.asked else None
+        if back is not None:
+            # "Why do I need X? ... If this is not configured, the car keeps charging":
+            # X not configured is the cause, and what follows is seen while it holds
+            body.structured = True
+            body.causes.append(
+                Text(f"{self.asked} {back.group('pred')}", t.line_start, t.line_end, seen=st.text)
+            )
+            return
         # "if the cable is loose" states a fault; "if you're not experiencing any
         # other issues" denies one
         said = clause_of(st.condition, None)
