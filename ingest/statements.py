@@ -24,6 +24,10 @@ extractors, so a sentence is read the same way whatever shape holds it.
 ('explained', 'Six inches of untwisted wire', 'cross-talk')
 >>> analyse("Possible causes are a loose plug or a worn latch.", r).kind
 'description'
+>>> analyse("To build the libraries, `make get-deps`", r).kind
+'action'
+>>> analyse("To build the libraries, $ make get-deps", r).kind
+'action'
 >>> s = analyse("If you see Checksum does not match messages, it means the checksum is wrong.", r)
 >>> s.kind, s.condition, s.text
 ('explained', 'you see Checksum does not match messages', 'the checksum is wrong')
@@ -128,7 +132,8 @@ _ADVICE_COLON = re.compile(
 _MUST_BE_DONE = re.compile(
     r"^(?P<x>(?!(?:this|it|that|these|they|you)\b).{3,}?)\s+(?:(?:might|may|will|would)\s+)?"
     r"(?:must|should|need\s+to|needs\s+to|has\s+to|have\s+to)\s+(?:also\s+|first\s+)?be\s+"
-    r"(?:\w+ed|\w+en|set|reset|put|cut|shut)\b",
+    r"(?:\w+ed|\w+en|set|reset|put|cut|shut|run|re-?run|done|made|built|rebuilt|kept|left|"
+    r"sent|held|fit|split)\b",
     re.I,
 )
 _IF = re.compile(
@@ -360,6 +365,9 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
     )
     if pm and roles.is_imperative(pm.group("rest")) and not plain.endswith(":"):
         plain = pm.group("rest")
+    if re.match(r"^to\s+[^,`]{3,80},\s*(?:`[^`]{2,}`|\$\s*\S[^`]*)\.?$", s, re.I):
+        # "To install and compile libopencm3, `$ mingw32-make get-deps`": the command
+        return Statement("action", _clean(plain))
     if plain.endswith(":") and len(plain.split()) <= 16:
         label = roles.label_role(plain)
         if label is None:

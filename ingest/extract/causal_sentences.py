@@ -75,6 +75,11 @@ def _consequence(state: IngestState, condition: str, then: str) -> bool:
     return len(then.split()) >= 3 and len(condition.split()) >= 3
 
 
+_POINTS_BACK = re.compile(
+    r"^(?:this|that|it)\s+(?:then\s+)?(?:leads?\s+to|results?\s+in|gives?|produces?|throws?|"
+    r"ends?\s+in|ends?\s+with)\s+(?P<e>(?:an?\s+)?\S+(?:\s+\S+)?)$",
+    re.I,
+)
 _REASON_TAIL = re.compile(r",?\s+(?:as|because|since|so that)\s+.*$", re.I)
 
 
@@ -162,6 +167,27 @@ def _respond(state: IngestState, text: str, condition: str, then: str, line: int
     state.claim(line, end)
 
 
+def _told_after(state: IngestState, at: int) -> list[Text]:
+    """What the sentences after sentence ``at`` in its block say to do ("This leads to
+    an error due to missing nvic.h. If there is no nvic.h then libopencm3 needs to
+    be compiled. To compile it, `make get-deps`")."""
+    out: list[Text] = []
+    first = state.sentences[at]
+    for s in state.sentences[at + 1 :]:
+        if s.line_start != first.line_start:
+            break
+        st = analyse(s.text, state.roles)
+        if st.kind == "conditional" and (
+            state.roles.is_imperative(st.text) or analyse(st.text, state.roles).kind == "action"
+        ):
+            out.append(
+                Text(strip_markup(f"If {st.condition}, {st.text}"), s.line_start, s.line_end)
+            )
+        elif st.kind == "action":
+            out.append(Text(strip_markup(st.text), s.line_start, s.line_end))
+    return out
+
+
 def run(state: IngestState) -> None:
     fixed = _fixed_lines(state)
     contexts = dict(
@@ -172,7 +198,7 @@ def run(state: IngestState) -> None:
         )
     )
     previous = None
-    for s in state.sentences:
+    for at, s in enumerate(state.sentences):
         before, previous = previous, s
         if state.is_claimed(s.line_start, s.line_end) or s.line_start in fixed:
             continue
@@ -207,6 +233,12 @@ def run(state: IngestState) -> None:
             continue
         else:
             effect, cause, named = effect_text(strip_markup(st.condition)), st.text, False
+            back = _POINTS_BACK.match(effect)
+            whole = strip_markup(s.text)
+            if back is not None and whole.startswith(back.group(0)):
+                # "This leads to an error due to missing nvic.h": the error, and why,
+                # is what is seen (the sentence before says what led to it)
+                effect = (back.group("e") + whole[len(back.group(0)) :]).rstrip(".")
         if len(cause.split()) < MIN_CAUSE_WORDS or len(effect.split()) < 2:
             continue
         shape = shape_of(effect, state.roles)
@@ -219,6 +251,7 @@ def run(state: IngestState) -> None:
             shape or ("code" if codes else None),
             codes=[effect] if shape else codes,
             causes=[Text(cause, s.line_start, s.line_end)],
+            actions=_told_after(state, at),
         )
         faults.emit(state, entry)
         state.claim(s.line_start, s.line_end)
