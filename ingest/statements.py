@@ -28,6 +28,8 @@ extractors, so a sentence is read the same way whatever shape holds it.
 'action'
 >>> analyse("To build the libraries, $ make get-deps", r).kind
 'action'
+>>> analyse("It won't take a new session on its own - press reset to start one", r).text
+'press reset to start one'
 >>> s = analyse("If you see Checksum does not match messages, it means the checksum is wrong.", r)
 >>> s.kind, s.condition, s.text
 ('explained', 'you see Checksum does not match messages', 'the checksum is wrong')
@@ -43,7 +45,7 @@ from typing import Literal
 from ingest.identifiers import shape_of
 from ingest.roles import Role, Roles, default_roles, fold
 
-__all__ = ["Statement", "analyse", "default_roles", "effect_text", "split_sentences"]
+__all__ = ["Statement", "analyse", "dash_action", "default_roles", "effect_text", "split_sentences"]
 
 Kind = Literal["action", "cause", "conditional", "explained", "lead", "symptom", "description"]
 
@@ -136,6 +138,13 @@ _MUST_BE_DONE = re.compile(
     r"sent|held|fit|split)\b",
     re.I,
 )
+# "see Issue #1523 for the full discussion": a pointer to reading elsewhere
+_POINTER = re.compile(
+    r"^(?:see|read|refer\s+to|check\s+out|consult)\b.{0,60}?\b(?:issues?|discussions?|threads?|"
+    r"forums?|docs?|documentation|sections?|pages?|links?|details|wiki|guides?|#\d+)\b",
+    re.I,
+)
+_DASH_DO = re.compile(r"^(?P<head>.{12,}?)\s[-\u2013\u2014]\s+(?P<x>[a-z].{6,})$", re.I)
 _IF = re.compile(
     r"^(?:(?:if|when|whenever|unless|hvis|in\s+case)\s+)(?P<x>[^,;]+?)"
     r"(?:\s*[,;:]\s*(?:then\s+)?|\s+then\s+)(?P<y>.+)$",
@@ -333,6 +342,18 @@ def fragment(text: str) -> bool:
     return all(w in _FUNCTION for w in words)
 
 
+def dash_action(sentence: str, roles: Roles) -> tuple[str, str] | None:
+    """ "It won't accept a new session on its own - press reset to start one": what
+    goes wrong, and after the dash what to do; None when there is no such dash, or
+    the part before it states a cause (which stays the sentence's reading)."""
+    m = _DASH_DO.match(sentence)
+    if m is None or not roles.is_imperative(m.group("x")) or _POINTER.match(m.group("x")):
+        return None
+    if _analyse(m.group("head"), roles).kind != "description":
+        return None
+    return _clean(m.group("head")), _clean(m.group("x"))
+
+
 def analyse(sentence: str, roles: Roles) -> Statement:
     """What the sentence says (cached: every extractor asks about the same ones).
     A statement whose cause, effect or condition is only a fragment of the
@@ -409,6 +430,8 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
         return Statement("action", _clean(plain))
     if (m := _ADVICE_COLON.match(plain)) and roles.is_imperative(m.group("x")):
         return Statement("action", _clean(m.group("x")))
+    if (split := dash_action(plain, roles)) is not None:
+        return Statement("action", _clean(split[1]))
     if m := _MEANS.match(plain):
         x, y = _effect(_clean(m.group("x"))), _clean(m.group("y"))
         if y and len(y.split()) >= 2:

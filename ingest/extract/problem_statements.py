@@ -21,7 +21,7 @@ from ingest.faults import FaultEntry, Text
 from ingest.identifiers import codes_in, shape_of, strip_markup
 from ingest.items import split_title
 from ingest.state import IngestState
-from ingest.statements import analyse, negated, split_sentences
+from ingest.statements import analyse, dash_action, negated, split_sentences
 from ingest.tree import Block, Section
 from kb.text import terms
 
@@ -157,6 +157,10 @@ def _entry(
             problem, actions = st.condition, [Text(st.text, line, end)]
         elif state.roles.states_problem(st.text):
             problem, causes = st.text, [Text(st.condition, line, end)]
+    elif (split := dash_action(problem, state.roles)) is not None:
+        # "The schedule does not resume after a stop - press Start": the problem, and
+        # what to do
+        problem, actions = split[0], [Text(split[1], line, end)]
     elif m := _OTHERWISE.match(problem):
         if state.roles.states_problem(m.group("b")):
             problem, actions = m.group("b"), [Text(m.group("a"), line, end)]
