@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from engine.outcomes import ActionReport, Vocabulary, reports
 from engine.readings import Comparison, Reading, comparisons, parse_readings
 from kb.schema import SerialFormat
-from kb.text import Clause, Lexicon, clauses, stem
+from kb.text import Clause, Lexicon, clauses, stem, terms
 
 STATION_CODE = re.compile(r"\b[A-Z][A-Z0-9]{1,5}-ERR-[A-Z0-9]+(?:-[A-Z0-9]+)*\b", re.I)
 
@@ -159,6 +159,31 @@ def _strip_readings(text: str, readings: list[Reading], compared: Sequence[Compa
     return out
 
 
+# what a reporter asks for help with ("Is there a setting for this?", "any ideas?",
+# "Hva gjør jeg?"): a question made only of these words observes nothing
+_ASKING = frozenset(
+    stem(w)
+    for w in (  # noqa: SIM905
+        "setting settings fix fixed way ways idea ideas help anyone someone anybody anything "
+        "else add try tried bug known normal solution workaround know suggestion suggestions "
+        "tip tips advice next wrong hva gjor gjore jeg hvordan noen hjelp"
+    ).split()
+)
+_NORDIC = str.maketrans({"ø": "o", "Ø": "O", "å": "a", "Å": "A", "æ": "ae", "Æ": "AE"})
+_QUESTION = re.compile(r"[^.!?\n]*\?+")
+
+
+def _without_asking(text: str) -> str:
+    """The text without the questions that only ask for help."""
+
+    def blank(m: re.Match[str]) -> str:
+        plain = m.group(0).translate(_NORDIC)
+        said = terms(plain, None)
+        return " , " if said <= _ASKING else m.group(0)
+
+    return _QUESTION.sub(blank, text)
+
+
 def _without_actions(text: str, actions: list[ActionReport], vocab: Vocabulary) -> str:
     """The text with the clauses that report an action and its outcome blanked
     out: "reseated the SIM, still offline" says what was done and that it did not
@@ -202,7 +227,7 @@ def observe(
     codes = list(dict.fromkeys(codes))
     rest = STATION_CODE.sub(" ", text)
     readings = parse_readings(rest)
-    symptom_text = _strip_readings(rest, readings, comparisons(rest))
+    symptom_text = _without_asking(_strip_readings(rest, readings, comparisons(rest)))
     actions = reports(symptom_text, vocab, lexicon) if vocab is not None else []
     if actions and vocab is not None:
         symptom_text = _without_actions(symptom_text, actions, vocab)

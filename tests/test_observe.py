@@ -172,3 +172,13 @@ def test_a_time_stays_in_its_clause_and_a_reading_stands_apart(diagnoser: Diagno
     assert len(limited.clauses) == 1 and [r.quantity for r in limited.readings] == ["current"]
     read = observe("PP-PE 480 ohm cable looks fine", diagnoser.lexicon)
     assert len(read.clauses) == 1 and read.clauses[0].text.startswith("cable")
+
+
+def test_a_question_asking_for_help_observes_nothing() -> None:
+    """ "Is there a setting for this?" asks for help and says nothing about the
+    fault; a question that describes it ("why does it keep tripping?") still does."""
+    lex = Lexicon(())
+    assert observe("Is there a setting for this? Any ideas?", lex).clauses == ()
+    assert observe("Hva gjør jeg?", lex).clauses == ()
+    kept = observe("why does the breaker keep tripping?", lex).clauses
+    assert any("trip" in c.terms for c in kept)
