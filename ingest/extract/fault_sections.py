@@ -107,8 +107,9 @@ class _Body:
 class _Reader:
     """Reads a section body's blocks into a _Body, keeping the current role."""
 
-    def __init__(self, state: IngestState, title: str = "") -> None:
+    def __init__(self, state: IngestState, title: str = "", line: int = 0) -> None:
         self.state = state
+        self.title_line = line
         self.roles = state.roles
         self.title_terms = terms(title, None)
         # "Why do I need a Tesla API token?": what "if this is not configured" is about
@@ -186,8 +187,10 @@ class _Reader:
             # "Why do I need X? ... If this is not configured, the car keeps charging":
             # X not configured is the cause, and what follows is seen while it holds
             body.structured = True
+            # cited from the question, which names X, to the sentence
+            start = min(self.title_line or t.line_start, t.line_start)
             body.causes.append(
-                Text(f"{self.asked} {back.group('pred')}", t.line_start, t.line_end, seen=st.text)
+                Text(f"{self.asked} {back.group('pred')}", start, t.line_end, seen=st.text)
             )
             return
         # "if the cable is loose" states a fault; "if you're not experiencing any
@@ -371,7 +374,7 @@ def _children(sections: list[Section], i: int) -> list[Section]:
 
 
 def _read(state: IngestState, sec: Section, subs: list[Section]) -> _Body:
-    reader = _Reader(state, clean_title(sec.title))
+    reader = _Reader(state, clean_title(sec.title), sec.line)
     body = _Body()
     blocks = [b for b in sec.blocks if b.kind != "admonition" or b.label not in ("question", "faq")]
     if reader.blocks(body, blocks) == "action" and subs:
@@ -457,7 +460,7 @@ def _faultish(state: IngestState, title: str) -> bool:
 def _question(state: IngestState, title: str, blocks: list[Block], line: int, end: int) -> None:
     if not _faultish(state, title):
         return
-    reader = _Reader(state, title)
+    reader = _Reader(state, title, line)
     body = _Body()
     reader.blocks(body, blocks)
     for entry in _entry(state, title, line, body, True):
