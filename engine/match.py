@@ -30,6 +30,10 @@ GENERIC_FAULT_STEMS = frozenset(
     stem(w) for w in ("fail", "failed", "failure", "error", "fault", "faulty", "problem", "issue")
 )
 
+# how something happened, not what: "it started right up" states that it started
+_MANNER = frozenset(
+    stem(w) for w in ("right", "straight", "immediately", "instantly", "quickly", "away", "finally")
+)
 CONTEXT_AGREEMENT = 0.3
 NARRATIVE_CLAUSES = 3
 NARRATIVE_WORDS = 15  # a table row ("No power: the display and lights are dark") is none
@@ -298,13 +302,17 @@ class Matcher:
         asm = self.lexicon.assembly
         return frozenset(asm[o] for o in objects if o in asm and asm[o] != WHOLE)
 
-    def _states_denied(self, said: Clause, kb: Clause) -> bool:
+    def _states_denied(self, said: Clause, kb: Clause, text: Iterable[Clause] = ()) -> bool:
         """A neutral report clause that only names a thing and what the KB clause
         denies of it ("cord retracts" against "won't retract"; not "retracter gave
         up", which says more)."""
         if not kb.denied:
             return False
-        rest = said.terms - self._thing_stems
+        # what the report shares with the rest of the KB text ("sessions" of "sessions
+        # fail to start", "the session stays in preparing and never starts") says
+        # nothing more either
+        subject = frozenset(t for c in (kb, *text) for t in c.terms) - kb.denied
+        rest = said.terms - self._thing_stems - _MANNER - subject
         return bool(rest) and rest <= kb.denied
 
     @functools.cached_property
@@ -418,7 +426,7 @@ class Matcher:
                 kc = o.clauses[j]
                 # a neutral report ("flipped the breaker") never denies anything
                 agrees = kc.fault == oc.fault or not oc.cued
-                if agrees and not oc.cued and kc.fault and self._states_denied(oc, kc):
+                if agrees and not oc.cued and kc.fault and self._states_denied(oc, kc, o.clauses):
                     agrees = False  # "cord retracts" states what "won't retract" denies
                 if agrees and not kc.fault and o.kind == "step":
                     continue  # "retracts fine" and a step's "should retract smoothly"

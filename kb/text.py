@@ -244,6 +244,7 @@ SUCCESS = frozenset(
 )
 
 # determiners after a negation make it deny a thing ("not the carrier")
+_FAIL_TO = frozenset(["fail", "fails", "failed", "failing"])
 _DENY_NEXT = frozenset(["the", "a", "an", "this", "that", "my", "our", "its", "any"])
 
 # fault words: a clause containing one asserts a fault unless negated
@@ -591,6 +592,11 @@ def clause_of(text: str, lexicon: Lexicon | None) -> Clause:
         for n in negs
         for j in range(n + 1, min(n + 4, len(toks)))
         if toks[j] not in STOPWORDS and toks[j] not in NEGATIONS
+    ) | frozenset(
+        # "sessions fail to start" denies that they start
+        stem(toks[i + 2])
+        for i, t in enumerate(toks[:-2])
+        if t in _FAIL_TO and toks[i + 1] == "to"
     )
     return Clause(
         text.strip(),

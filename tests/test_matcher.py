@@ -5,6 +5,7 @@ synthetic knowledge base large enough for the cut to keep only the closest texts
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,16 @@ def test_pruned_matching_equals_exhaustive_where_the_cut_applies(tmp_path: Path)
     kb = compile_paths([corpus.manual_dir])
     texts = [p.text for p in corpus.probes if p.kind == "text-only"][:60]
     assert _compare(kb, texts) >= MAX_TEXTS_PER_CLAUSE
+
+
+@pytest.mark.parametrize("report", ["it started right up", "the session started straight away"])
+def test_a_report_that_it_started_is_against_texts_where_it_fails_to_start(
+    seed_kb: KnowledgeBase, report: str
+) -> None:
+    """ "Sessions fail to start" and "never starts" deny that it starts: a report that
+    it started (right up, straight away) contradicts them, it is no symptom of them."""
+    d = Diagnoser(seed_kb)
+    for rc in d.diagnose(report).all_causes:
+        for e in rc.evidence:
+            if re.search(r"fail to start|never starts", e.matched) and e.reason == "symptom":
+                assert e.weight < 0, (rc.cause.title, e)
