@@ -30,6 +30,8 @@ extractors, so a sentence is read the same way whatever shape holds it.
 'action'
 >>> analyse("It won't take a new session on its own - press reset to start one", r).text
 'press reset to start one'
+>>> analyse("In rare cases, the supply also appears to be too weak.", r).text
+'the supply is too weak'
 >>> s = analyse("If you see Checksum does not match messages, it means the checksum is wrong.", r)
 >>> s.kind, s.condition, s.text
 ('explained', 'you see Checksum does not match messages', 'the checksum is wrong')
@@ -145,6 +147,13 @@ _POINTER = re.compile(
     re.I,
 )
 _DASH_DO = re.compile(r"^(?P<head>.{12,}?)\s[-\u2013\u2014]\s+(?P<x>[a-z].{6,})$", re.I)
+# "the power supply unit also appears to be too weak": a hedged cause
+_SEEMS = re.compile(
+    r"^(?:in\s+(?:some|rare|exceptional|few|many)\s+cases,?\s+)?"
+    r"(?P<x>(?!(?:this|it|that|there|which|these|they)\b)[^,;]{3,60}?)\s+(?:also\s+|sometimes\s+)?"
+    r"(?:appears?|seems?)\s+to\s+be\s+(?P<y>.{3,})$",
+    re.I,
+)
 _IF = re.compile(
     r"^(?:(?:if|when|whenever|unless|hvis|in\s+case)\s+)(?P<x>[^,;]+?)"
     r"(?:\s*[,;:]\s*(?:then\s+)?|\s+then\s+)(?P<y>.+)$",
@@ -467,6 +476,11 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
             x = f"{m.group('what').lower()} {m.group('prep').lower()} {x}"
         if x:
             return Statement("cause", x)
+    if (m := _SEEMS.match(plain)) and (
+        roles.states_problem(m.group("y")) or roles.is_fault_phrase(m.group("y"))
+    ):
+        # "In exceptional cases, the power supply unit also appears to be too weak"
+        return Statement("cause", _clean(f"{m.group('x')} is {m.group('y')}"))
     if m := _REMEDY.match(plain):
         x = _clean(m.group("x") or m.group("x2") or "")
         if x:
