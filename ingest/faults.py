@@ -99,16 +99,20 @@ def _code_id(state: IngestState, code: str) -> str:
     return f"{state.manual_id}/error/{ident}"
 
 
-def advice_below(state: IngestState, sec: Section) -> list[Text]:
+def advice_below(state: IngestState, sec: Section, labelled: bool = True) -> list[Text]:
     """What "You can try some of the following tips:" at the end of ``sec`` leads to
     when its subsections each give one ("#### Using residualPower" ... "set
-    residualPower to a negative value"): the first thing each says to do."""
+    residualPower to a negative value"): the first thing each says to do.
+    ``labelled=False`` leaves out subsections titled by a role ("#### Solution"),
+    for a reader that takes those whole."""
     sections = state.doc.sections
     at = next(i for i, s in enumerate(sections) if s is sec)
     out: list[Text] = []
     for sub in sections[at + 1 :]:
         if sub.level <= sec.level:
             break
+        if not labelled and state.roles.label_role(sub.title) is not None:
+            continue
         pieces = [
             Text.of(x.text, x.line_start, x.line_end)
             for b in sub.blocks

@@ -181,3 +181,18 @@ def test_an_action_stated_beside_one_listed_cause_fixes_that_cause_only() -> Non
     stop = "Other clients might need to be stopped before the app can connect"
     assert fixes["The wallbox may have reached its limit of client connections"] == [stop]
     assert stop not in fixes["The port may be blocked by a firewall on the router"]
+
+
+def test_tips_below_a_fault_give_each_step_once(tmp_path: Path) -> None:
+    """ "You can try the following:" with a "#### Solution" subsection and another
+    tip: the solution is read whole once, the other tip once; no step twice."""
+    kb = _compiled(
+        tmp_path,
+        "tips.md",
+        "# Notes\n\n## Troubleshooting\n\n### Charging stops at night\n\n"
+        "In cold weather the charge stops. You can try the following:\n\n"
+        "#### Solution\n\nSet the departure time in the car.\n\n"
+        "#### Longer sessions\n\nRaise the session timeout to 12 hours.\n",
+    )
+    titles = sorted(s.title for s in kb.steps)
+    assert titles == ["Raise the session timeout to 12 hours", "Set the departure time in the car"]

@@ -379,7 +379,8 @@ def _read(state: IngestState, sec: Section, subs: list[Section]) -> _Body:
     blocks = [b for b in sec.blocks if b.kind != "admonition" or b.label not in ("question", "faq")]
     if reader.blocks(body, blocks) == "action" and subs:
         # "To keep the car charging, try the following tips:" + a subsection per tip
-        body.actions.extend(faults.advice_below(state, sec))
+        # (a "#### Solution" subsection is read whole below)
+        body.actions.extend(faults.advice_below(state, sec, labelled=False))
     for sub in subs:
         if sub.level != sec.level + 1:
             continue
