@@ -175,6 +175,10 @@ _CAUSES = re.compile(
     r"(?P<y>.{3,})$",
     re.I,
 )
+# "Possible causes ...", "Common causes ...": a lead naming causes, not one causing
+_NAMES_CAUSES = re.compile(r"\b(?:possible|common|main|other|likely|typical|known|root)$", re.I)
+# "To install and compile libopencm3, `$ mingw32-make get-deps`": a purpose and its command
+_TO_COMMAND = re.compile(r"^to\s+[^,`]{3,80},\s*(?:`[^`]{2,}`|\$\s*\S[^`]*)\.?$", re.I)
 # "The cable cross-section can also have an influence", "X may play a role"
 _INFLUENCE = re.compile(
     r"^(?P<x>.{6,}?)\s+(?:can|could|may|might|will|does|do)\s+(?:also\s+)?"
@@ -395,7 +399,7 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
     )
     if pm and roles.is_imperative(pm.group("rest")) and not plain.endswith(":"):
         plain = pm.group("rest")
-    if re.match(r"^to\s+[^,`]{3,80},\s*(?:`[^`]{2,}`|\$\s*\S[^`]*)\.?$", s, re.I):
+    if _TO_COMMAND.match(s):
         # "To install and compile libopencm3, `$ mingw32-make get-deps`": the command
         return Statement("action", _clean(plain))
     if plain.endswith(":") and len(plain.split()) <= 16:
@@ -457,9 +461,7 @@ def _analyse(sentence: str, roles: Roles) -> Statement:
         return Statement("cause", _clean(m.group("x")))
     if (m := _CAUSES.match(plain)) and not readers_doing(plain):
         x, y = _clean(m.group("x")), _clean(m.group("y"))
-        if not _ANAPHORIC.search(x) and not re.search(
-            r"\b(?:possible|common|main|other|likely|typical|known|root)$", x, re.I
-        ):
+        if not _ANAPHORIC.search(x) and not _NAMES_CAUSES.search(x):
             return Statement("explained", x, condition=y)
     if (m := _LEADS.match(plain)) and not readers_doing(plain):
         x, y = _clean(m.group("x")), _clean(m.group("y"))

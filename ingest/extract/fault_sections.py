@@ -56,26 +56,20 @@ _LEAD_REST = re.compile(
 )
 
 
-# "the rotary switch has not been adjusted", "the cable is not connected": what
-# was not done to a part (not a denial such as "you are not experiencing issues")
-# (its subject a part, not a pronoun pointing back: "if this is not configured")
+# "the rotary switch has not been adjusted", "this is not configured": what was not
+# done, and to what (a part, or a pronoun pointing back at what a question asks about)
 _NOT_DONE = re.compile(
-    r"^(?!(?:this|it|that|these|those|they)\b).*?\b(?:is|are|was|were|has|have|had)\s+not\s+"
-    r"(?:been\s+)?\w+ed\b",
+    r"^(?P<subject>.*?)\b(?P<pred>(?:is|are|was|were|has|have|had)(?:n't|\s+not)\s+"
+    r"(?:been\s+)?\w+(?:ed|en|up|set)\b.*)$",
     re.I,
 )
+_POINTER = re.compile(r"^(?:this|it|that|these|those|they)\b", re.I)
 
 
 _NEEDED = re.compile(
     r"^(?:why\s+(?:do|would|should)\s+(?:i|we|you)\s+need|what\s+do\s+(?:i|we|you)\s+need|"
     r"do\s+(?:i|we|you)\s+(?:really\s+)?need)\s+(?:a|an|the|to\s+\w+\s+(?:a|an|the))?\s*"
     r"(?P<x>[^?]{3,60})\?*$",
-    re.I,
-)
-# "if this is not configured": the thing the question asks about, not done
-_POINTS_BACK_NOT_DONE = re.compile(
-    r"^(?:this|it|that|these|they)\s+(?P<pred>(?:is|are|was|were|has|have)(?:n't|\s+not)\s+"
-    r"(?:been\s+)?\w+(?:ed|en|up|set)\b.*)$",
     re.I,
 )
 
@@ -182,15 +176,16 @@ class _Reader:
         terminal"); Y is an action when it says what to do, a cause when it
         states a problem, and what the fault looks like when it is observed."""
         cond = Text(st.condition, t.line_start, t.line_end)
-        back = _POINTS_BACK_NOT_DONE.match(st.condition) if self.asked else None
-        if back is not None:
+        not_done = _NOT_DONE.match(st.condition)
+        pointer = not_done is not None and bool(_POINTER.match(not_done.group("subject")))
+        if self.asked and not_done is not None and pointer:
             # "Why do I need X? ... If this is not configured, the car keeps charging":
             # X not configured is the cause, and what follows is seen while it holds
             body.structured = True
             # cited from the question, which names X, to the sentence
             start = min(self.title_line or t.line_start, t.line_start)
             body.causes.append(
-                Text(f"{self.asked} {back.group('pred')}", start, t.line_end, seen=st.text)
+                Text(f"{self.asked} {not_done.group('pred')}", start, t.line_end, seen=st.text)
             )
             return
         # "if the cable is loose" states a fault; "if you're not experiencing any
@@ -202,7 +197,9 @@ class _Reader:
             said.fault
             and (
                 not said.negated
-                or (not readers_doing(st.condition) and _NOT_DONE.search(st.condition))
+                # "if the jumper has not been moved": not a denial ("if you are not
+                # seeing issues"), nor a pointer ("if this is not configured")
+                or (not readers_doing(st.condition) and not_done is not None and not pointer)
             )
         )
         then = analyse(st.text, self.roles)

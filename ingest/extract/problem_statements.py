@@ -90,13 +90,13 @@ _AVOID = re.compile(
 )
 
 
-def _more_advice(state: IngestState, sec: Section, line: int, entry: FaultEntry) -> list[int]:
+def _more_advice(state: IngestState, sec: Section, line: int, entry: FaultEntry) -> None:
     """The items after a list item stating a problem that go on about it ("In some
     cases, messages can become corrupted unless a 120 ohm resistor is placed ..." /
     "Similarly, some installations have seen corruption unless 680 ohm resistors are
     wired ..." / "You should twist the pair to avoid cross-talk" / "Check your
     terminals"): what they say to do, and the causes they name, are the same
-    fault's. Returns the first lines of the items taken."""
+    fault's (and the items are claimed)."""
     items = next(
         (
             b.items
@@ -107,7 +107,6 @@ def _more_advice(state: IngestState, sec: Section, line: int, entry: FaultEntry)
     )
     at = next((i for i, it in enumerate(items) if it.line_start == line), len(items))
     problem = terms(entry.identifier.text, None)
-    taken: list[int] = []
     for it in items[at + 1 :]:
         end = max([it.line_start, *(ln.number for ln in it.lines)])
         if state.is_claimed(it.line_start, end):
@@ -135,9 +134,7 @@ def _more_advice(state: IngestState, sec: Section, line: int, entry: FaultEntry)
             break
         entry.causes.extend(causes)
         entry.actions.extend(actions)
-        taken.append(it.line_start)
         state.claim(it.line_start, end)
-    return taken
 
 
 def _entry(
