@@ -201,6 +201,7 @@ class Matcher:
                 for t in cl.terms:
                     self.index.setdefault(t, []).append(k)
         self._repaired: dict[str, str] = {}
+        self._subjects: dict[tuple[str, int], frozenset[str]] = {}
 
     def _code_conditions(self, kb: KnowledgeBase, wanted: set[str]) -> list[Observable]:
         """What raises an error code ("the station has been unable to communicate
@@ -302,16 +303,20 @@ class Matcher:
         asm = self.lexicon.assembly
         return frozenset(asm[o] for o in objects if o in asm and asm[o] != WHOLE)
 
-    def _states_denied(self, said: Clause, kb: Clause, text: Iterable[Clause] = ()) -> bool:
-        """A neutral report clause that only names a thing and what the KB clause
-        denies of it ("cord retracts" against "won't retract"; not "retracter gave
-        up", which says more)."""
+    def _states_denied(self, said: Clause, o: Observable, j: int) -> bool:
+        """A neutral report clause that only names a thing and what clause ``j`` of
+        ``o`` denies of it ("cord retracts" against "won't retract"; not "retracter
+        gave up", which says more)."""
+        kb = o.clauses[j]
         if not kb.denied:
             return False
         # what the report shares with the rest of the KB text ("sessions" of "sessions
         # fail to start", "the session stays in preparing and never starts") says
-        # nothing more either
-        subject = frozenset(t for c in (kb, *text) for t in c.terms) - kb.denied
+        # nothing more either (worked out once per KB clause)
+        subject = self._subjects.get((o.id, j))
+        if subject is None:
+            subject = frozenset(t for c in o.clauses for t in c.terms) - kb.denied
+            self._subjects[(o.id, j)] = subject
         rest = said.terms - self._thing_stems - _MANNER - subject
         return bool(rest) and rest <= kb.denied
 
@@ -426,7 +431,7 @@ class Matcher:
                 kc = o.clauses[j]
                 # a neutral report ("flipped the breaker") never denies anything
                 agrees = kc.fault == oc.fault or not oc.cued
-                if agrees and not oc.cued and kc.fault and self._states_denied(oc, kc, o.clauses):
+                if agrees and not oc.cued and kc.fault and self._states_denied(oc, o, j):
                     agrees = False  # "cord retracts" states what "won't retract" denies
                 if agrees and not kc.fault and o.kind == "step":
                     continue  # "retracts fine" and a step's "should retract smoothly"
